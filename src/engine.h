@@ -1,0 +1,92 @@
+// The per-process engine: answers from the cache in the calling thread and hands
+// stale and missing ids to one libuv loop thread that fetches them upstream.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "version.h"
+#include "video_meta.h"
+
+namespace vault_metadata {
+
+inline constexpr const char* kDefaultApiBase = "https://www.googleapis.com/youtube/v3";
+
+// What the engine needs from the configuration; read anew on every call so that a
+// changed setting takes effect without a restart.
+struct EngineSettings {
+    bool enabled = true;
+    std::string db_path;
+    std::string quota_path;
+    std::string api_key;
+    std::string api_base = kDefaultApiBase;
+    int64_t upstream_timeout_ms = 10000;
+    int64_t negative_ttl = 3600;
+    int64_t quota_daily_units = 10000;
+    int64_t pool_size = 4;
+    int64_t mmap_size = 0;
+};
+
+struct FetchOptions {
+    int64_t max_age = 3600;
+    int64_t timeout_ms = 2000;
+    bool allow_stale = true;
+};
+
+enum class Served { fresh, refreshed, stale };
+
+struct ServedItem {
+    VideoMeta meta;
+    Served how = Served::fresh;
+};
+
+struct BatchAnswer {
+    std::vector<ServedItem> items;     // request order, only ids that have metadata
+    std::vector<std::string> missing;  // request order
+    int64_t now = 0;                   // the clock the freshness was judged by
+};
+
+struct QuotaView {
+    int64_t limit = 0;
+    int64_t used = 0;
+    int64_t remaining = 0;
+    int64_t resets_at = 0;
+    bool exhausted = false;
+    bool ok = false;
+};
+
+class Engine {
+public:
+    // The engine of the calling process, created on first use. State inherited through
+    // fork() from another process is abandoned: never joined, closed or used.
+    static Engine& for_this_process();
+    // Stops this process's engine within `bound`; a no-op when there is none or it
+    // belongs to another process. Returns false when the loop thread did not stop in time.
+    static bool shutdown_this_process(std::chrono::milliseconds bound) noexcept;
+    // Process-wide set-up (libcurl, the fork handler): once, before any thread exists.
+    static void global_init() noexcept;
+    // The counterpart of global_init(), skipped while a loop thread may still run.
+    static void global_cleanup() noexcept;
+
+    virtual ~Engine() = default;
+
+    // `ids` are distinct, valid video ids. Never throws for operational failures.
+    virtual BatchAnswer fetch_batch(const std::vector<std::string>& ids, const FetchOptions& options,
+                                    const EngineSettings& settings) = 0;
+    virtual QuotaView quota(const EngineSettings& settings) = 0;
+    virtual bool loop_thread_alive() const noexcept = 0;
+};
+
+// "libuv 1.44.2, libcurl 7.88.1, ..." pieces for phpinfo().
+struct LibraryVersions {
+    std::string extension, libuv, libcurl, sqlite, msgpack, simdjson;
+};
+LibraryVersions library_versions();
+
+// The effective API key: the setting, else VAULT_YOUTUBE_API_KEY from the environment.
+std::string effective_api_key(const std::string& configured);
+
+}  // namespace vault_metadata
