@@ -1,6 +1,10 @@
 #ifndef PHP_VAULT_METADATA_H
 #define PHP_VAULT_METADATA_H
 
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
 extern "C" {
 #include "php.h"
 }
