@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates stubs/vault_metadata_arginfo.h from the stub with php-dev's gen_stub.php.
+# With --check, regenerates into a scratch copy and fails when the committed header differs.
 # gen_stub.php downloads PHP-Parser from the internet unless it finds it beside itself, so
 # we run a copy of it next to Debian's php-parser package instead.
 set -euo pipefail
@@ -13,4 +14,11 @@ trap 'rm -rf "$work"' EXIT
 cp "$gen_stub" "$work/gen_stub.php"
 mkdir -p "$work/PHP-Parser-$version"
 ln -s /usr/share/php "$work/PHP-Parser-$version/lib"
-php "$work/gen_stub.php" -f stubs/vault_metadata.stub.php
+if [ "${1:-}" = "--check" ]; then
+  cp stubs/vault_metadata.stub.php "$work/"
+  php "$work/gen_stub.php" -f "$work/vault_metadata.stub.php" >/dev/null
+  diff -u stubs/vault_metadata_arginfo.h "$work/vault_metadata_arginfo.h"
+  echo "arginfo is up to date"
+else
+  php "$work/gen_stub.php" -f stubs/vault_metadata.stub.php
+fi

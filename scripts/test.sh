@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Quick start, part two: installs what is missing, builds with warnings as errors, and runs
+# every test: the C++ unit tests (also under AddressSanitizer), the emulator's own tests,
+# the arginfo check, the phpize build, and the PHPT suite against the bundled emulator,
+# once plainly and once under valgrind. Exits non-zero when anything fails.
+#
+#   scripts/test.sh            everything
+#   VAULT_SKIP_VALGRIND=1 scripts/test.sh   skip the (slow) valgrind pass
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+root=$PWD
+failures=()
+step() { printf '\n==> %s\n' "$*"; }
+
+scripts/install-deps.sh || exit 1
+
+step "build (warnings are errors)"
+scripts/build.sh -DVAULT_WERROR=ON || exit 1
+
+step "C++ unit tests"
+(cd build && ctest --output-on-failure -j2) || failures+=("ctest")
+
+step "C++ unit tests under AddressSanitizer and UBSan"
+if VAULT_BUILD_DIR=build-asan scripts/build.sh -DVAULT_WERROR=ON "-DVAULT_SANITIZE=address,undefined" >/dev/null; then
+  (cd build-asan && ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --output-on-failure -j2 | tail -n 3) || failures+=("ctest-asan")
+else
+  failures+=("build-asan")
+fi
+
+step "emulator tests"
+python3 -m unittest discover -s emulator -p 'test_*.py' 2>&1 | tail -n 4
+[ "${PIPESTATUS[0]}" -eq 0 ] || failures+=("emulator")
+
+step "arginfo matches the stub"
+scripts/gen-arginfo.sh --check || failures+=("arginfo")
+
+step "phpize build"
+scripts/phpize-build.sh >/dev/null || failures+=("phpize")
+
+run_phpt() {  # $1: label; the rest: extra run-tests.php arguments
+  local label=$1
+  shift
+  local log
+  log=$(mktemp)
+  start_emulator
+  VAULT_TEST_EMULATOR=$EMULATOR_URL TEST_PHP_EXECUTABLE=$(command -v php) NO_INTERACTION=1 \
+    php "$(php-config --extension-dir)/build/run-tests.php" -q --show-diff \
+    -d "extension=$root/build/vault_metadata.so" "$@" tests/phpt 2>&1 | tee "$log" |
+    grep -E '^(PASS|FAIL|SKIP|LEAK|BORK|Tests |Number of tests)|^[0-9]+[+-]|^=+$' | grep -v '^PASS'
+  stop_emulator
+  local passed failed
+  passed=$(grep -E '^Tests passed' "$log" | grep -oE '[0-9]+' | head -n 1)
+  failed=$(grep -E '^Tests (failed|leaked|borked|warned)' "$log" | awk -F: '{ split($2, n, " "); s += n[1] } END { print s + 0 }')
+  phpt_passed=$((phpt_passed + ${passed:-0}))
+  phpt_failed=$((phpt_failed + ${failed:-0}))
+  if [ -z "$passed" ] || [ "${failed:-0}" -ne 0 ]; then failures+=("phpt-$label"); fi
+  rm -f "$log"
+}
+phpt_passed=0
+phpt_failed=0
+
+step "PHPT suite"
+run_phpt plain
+
+if [ -z "${VAULT_SKIP_VALGRIND:-}" ]; then
+  step "PHPT suite under valgrind"
+  run_phpt valgrind -m
+fi
+
+echo
+if [ ${#failures[@]} -ne 0 ]; then
+  echo "FAILED: ${failures[*]}"
+fi
+echo "PHPT: $phpt_passed passed, $phpt_failed failed"
+[ ${#failures[@]} -eq 0 ]
