@@ -43,6 +43,28 @@ const char* const kMigrations[] = {
     "  video_id TEXT PRIMARY KEY,"
     "  checked_at INTEGER NOT NULL"
     ") WITHOUT ROWID;",
+
+    // Cross-process coalescing, background refresh and channel handles.
+    "CREATE TABLE IF NOT EXISTS claims ("
+    "  video_id TEXT PRIMARY KEY,"
+    "  holder TEXT NOT NULL,"
+    "  claimed_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS requests ("
+    "  video_id TEXT PRIMARY KEY,"
+    "  requested_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS requests_by_time ON requests (requested_at);"
+    "CREATE TABLE IF NOT EXISTS leases ("
+    "  name TEXT PRIMARY KEY,"
+    "  holder TEXT NOT NULL,"
+    "  expires_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS channels ("
+    "  channel_id TEXT PRIMARY KEY,"
+    "  handle TEXT,"
+    "  fetched_at INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == CacheStore::kSchemaVersion);
 
@@ -96,31 +118,50 @@ void move_aside(const std::string& path) {
 
 CacheConnection::~CacheConnection() {
     if (!db_) return;
-    for (sqlite3_stmt* stmt : {select_video_, select_negative_, upsert_video_, delete_video_,
-                               upsert_negative_, delete_negative_}) {
-        sqlite3_finalize(stmt);
-    }
+    for (sqlite3_stmt* stmt : statements_) sqlite3_finalize(stmt);
     sqlite3_close_v2(db_);
 }
 
 bool CacheConnection::prepare(std::string* error) {
-    struct {
-        sqlite3_stmt** stmt;
-        const char* sql;
-    } statements[] = {
-        {&select_video_, "SELECT fetched_at, payload FROM videos WHERE video_id = ?1"},
-        {&select_negative_, "SELECT checked_at FROM negative_ids WHERE video_id = ?1"},
-        {&upsert_video_,
-         "INSERT INTO videos (video_id, fetched_at, payload) VALUES (?1, ?2, ?3) "
-         "ON CONFLICT (video_id) DO UPDATE SET fetched_at = excluded.fetched_at, payload = excluded.payload"},
-        {&delete_video_, "DELETE FROM videos WHERE video_id = ?1"},
-        {&upsert_negative_,
-         "INSERT INTO negative_ids (video_id, checked_at) VALUES (?1, ?2) "
-         "ON CONFLICT (video_id) DO UPDATE SET checked_at = excluded.checked_at"},
-        {&delete_negative_, "DELETE FROM negative_ids WHERE video_id = ?1"},
+    static const char* const sql[kStatementCount] = {
+        /* kSelectVideo */ "SELECT fetched_at, payload FROM videos WHERE video_id = ?1",
+        /* kSelectNegative */ "SELECT checked_at FROM negative_ids WHERE video_id = ?1",
+        /* kUpsertVideo */
+        "INSERT INTO videos (video_id, fetched_at, payload) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (video_id) DO UPDATE SET fetched_at = excluded.fetched_at, payload = excluded.payload "
+        "WHERE excluded.fetched_at >= videos.fetched_at",
+        /* kDeleteVideo */ "DELETE FROM videos WHERE video_id = ?1",
+        /* kUpsertNegative */
+        "INSERT INTO negative_ids (video_id, checked_at) VALUES (?1, ?2) "
+        "ON CONFLICT (video_id) DO UPDATE SET checked_at = excluded.checked_at",
+        /* kDeleteNegative */ "DELETE FROM negative_ids WHERE video_id = ?1",
+        /* kClaim: a row comes back only when the claim is ours. */
+        "INSERT INTO claims (video_id, holder, claimed_at) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (video_id) DO UPDATE SET holder = excluded.holder, claimed_at = excluded.claimed_at "
+        "WHERE claims.holder = excluded.holder OR claims.claimed_at < ?4 "
+        "RETURNING holder",
+        /* kSelectClaim */ "SELECT holder, claimed_at FROM claims WHERE video_id = ?1",
+        /* kReleaseClaim */ "DELETE FROM claims WHERE video_id = ?1 AND holder = ?2",
+        /* kSelectChannel */ "SELECT handle FROM channels WHERE channel_id = ?1 AND fetched_at >= ?2",
+        /* kUpsertChannel */
+        "INSERT INTO channels (channel_id, handle, fetched_at) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (channel_id) DO UPDATE SET handle = excluded.handle, fetched_at = excluded.fetched_at",
+        /* kUpsertRequest */
+        "INSERT INTO requests (video_id, requested_at) VALUES (?1, ?2) "
+        "ON CONFLICT (video_id) DO UPDATE SET requested_at = max(requested_at, excluded.requested_at)",
+        /* kRefreshCandidates */
+        "SELECT r.video_id FROM requests r JOIN videos v ON v.video_id = r.video_id "
+        "WHERE r.requested_at >= ?1 AND v.fetched_at <= ?2 ORDER BY r.requested_at DESC LIMIT ?3",
+        /* kForgetRequests */ "DELETE FROM requests WHERE requested_at < ?1",
+        /* kAcquireLease: a row comes back only when the lease is ours. */
+        "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?4) "
+        "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at "
+        "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?3 "
+        "RETURNING holder",
+        /* kSelectLease */ "SELECT holder, expires_at FROM leases WHERE name = ?1",
     };
-    for (auto& s : statements) {
-        if (sqlite3_prepare_v3(db_, s.sql, -1, SQLITE_PREPARE_PERSISTENT, s.stmt, nullptr) != SQLITE_OK) {
+    for (int i = 0; i < kStatementCount; ++i) {
+        if (sqlite3_prepare_v3(db_, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &statements_[i], nullptr) != SQLITE_OK) {
             if (error) *error = sqlite3_errmsg(db_);
             return false;
         }
@@ -128,78 +169,253 @@ bool CacheConnection::prepare(std::string* error) {
     return true;
 }
 
+namespace {
+
+void bind_text(sqlite3_stmt* stmt, int index, std::string_view text) {
+    sqlite3_bind_text(stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+// Resets a statement when the scope ends, whatever path leaves it.
+struct StatementScope {
+    sqlite3_stmt* stmt;
+    ~StatementScope() {
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+    }
+};
+
+}  // namespace
+
+bool CacheConnection::begin(std::string* error) {
+    return exec(db_, "BEGIN IMMEDIATE", error);
+}
+
+bool CacheConnection::finish(bool ok, std::string* error) {
+    if (ok && exec(db_, "COMMIT", error)) return true;
+    exec(db_, "ROLLBACK", nullptr);
+    return false;
+}
+
+bool CacheConnection::step_done(Statement which, std::string* error) {
+    StatementScope scope{statements_[which]};
+    int rc = sqlite3_step(statements_[which]);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
+    if (error) *error = sqlite3_errmsg(db_);
+    return false;
+}
+
 std::optional<VideoMeta> CacheConnection::find_video(std::string_view video_id, bool* error) {
-    sqlite3_bind_text(select_video_, 1, video_id.data(), static_cast<int>(video_id.size()), SQLITE_STATIC);
-    std::optional<VideoMeta> result;
-    int rc = sqlite3_step(select_video_);
+    sqlite3_stmt* stmt = statements_[kSelectVideo];
+    StatementScope scope{stmt};
+    bind_text(stmt, 1, video_id);
+    int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         VideoMeta meta;
-        const void* blob = sqlite3_column_blob(select_video_, 1);
-        int size = sqlite3_column_bytes(select_video_, 1);
+        const void* blob = sqlite3_column_blob(stmt, 1);
+        int size = sqlite3_column_bytes(stmt, 1);
         if (blob && decode_payload(static_cast<const char*>(blob), static_cast<size_t>(size), meta)) {
             meta.video_id.assign(video_id);
-            meta.fetched_at = sqlite3_column_int64(select_video_, 0);
-            result = std::move(meta);
+            meta.fetched_at = sqlite3_column_int64(stmt, 0);
+            return meta;
         }
     } else if (rc != SQLITE_DONE && error) {
         *error = true;
     }
-    sqlite3_reset(select_video_);
-    sqlite3_clear_bindings(select_video_);
-    return result;
+    return std::nullopt;
 }
 
 std::optional<int64_t> CacheConnection::negative_checked_at(std::string_view video_id, bool* error) {
-    sqlite3_bind_text(select_negative_, 1, video_id.data(), static_cast<int>(video_id.size()), SQLITE_STATIC);
-    std::optional<int64_t> result;
-    int rc = sqlite3_step(select_negative_);
-    if (rc == SQLITE_ROW) {
-        result = sqlite3_column_int64(select_negative_, 0);
-    } else if (rc != SQLITE_DONE && error) {
-        *error = true;
-    }
-    sqlite3_reset(select_negative_);
-    sqlite3_clear_bindings(select_negative_);
-    return result;
+    sqlite3_stmt* stmt = statements_[kSelectNegative];
+    StatementScope scope{stmt};
+    bind_text(stmt, 1, video_id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) return sqlite3_column_int64(stmt, 0);
+    if (rc != SQLITE_DONE && error) *error = true;
+    return std::nullopt;
 }
 
-bool CacheConnection::write_fetch_results(const std::vector<VideoMeta>& items,
-                                          const std::vector<std::string>& omitted_ids, int64_t now,
-                                          std::string* error) {
-    if (items.empty() && omitted_ids.empty()) return true;
-    if (!exec(db_, "BEGIN IMMEDIATE", error)) return false;
-
-    auto step_once = [&](sqlite3_stmt* stmt) {
-        int rc = sqlite3_step(stmt);
-        sqlite3_reset(stmt);
-        sqlite3_clear_bindings(stmt);
-        if (rc != SQLITE_DONE && error) *error = sqlite3_errmsg(db_);
-        return rc == SQLITE_DONE;
-    };
-
+bool CacheConnection::claim(const std::vector<std::string>& ids, const std::string& holder, int64_t now,
+                            int64_t expired_before, std::vector<std::string>& mine,
+                            std::vector<ForeignClaim>& foreign, std::string* error) {
+    if (!begin(error)) return false;
+    sqlite3_stmt* claim_stmt = statements_[kClaim];
+    sqlite3_stmt* select_stmt = statements_[kSelectClaim];
     bool ok = true;
-    std::string payload;
-    for (const VideoMeta& item : items) {
-        payload = encode_payload(item);
-        sqlite3_bind_text(upsert_video_, 1, item.video_id.data(), static_cast<int>(item.video_id.size()), SQLITE_STATIC);
-        sqlite3_bind_int64(upsert_video_, 2, item.fetched_at);
-        sqlite3_bind_blob(upsert_video_, 3, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
-        sqlite3_bind_text(delete_negative_, 1, item.video_id.data(), static_cast<int>(item.video_id.size()), SQLITE_STATIC);
-        if (!step_once(upsert_video_) || !step_once(delete_negative_)) {
+    for (const std::string& id : ids) {
+        StatementScope scope{claim_stmt};
+        bind_text(claim_stmt, 1, id);
+        bind_text(claim_stmt, 2, holder);
+        sqlite3_bind_int64(claim_stmt, 3, now);
+        sqlite3_bind_int64(claim_stmt, 4, expired_before);
+        int rc = sqlite3_step(claim_stmt);
+        if (rc == SQLITE_ROW) {
+            mine.push_back(id);
+            continue;
+        }
+        if (rc != SQLITE_DONE) {
+            if (error) *error = sqlite3_errmsg(db_);
             ok = false;
             break;
         }
+        StatementScope select_scope{select_stmt};
+        bind_text(select_stmt, 1, id);
+        if (sqlite3_step(select_stmt) == SQLITE_ROW) {
+            foreign.push_back(ForeignClaim{id, sqlite3_column_int64(select_stmt, 1)});
+        } else {
+            mine.push_back(id);  // released between the two statements: cannot happen inside the transaction
+        }
+    }
+    if (!finish(ok, error)) {
+        mine.clear();
+        foreign.clear();
+        return false;
+    }
+    return true;
+}
+
+ClaimState CacheConnection::poll_claim(const ForeignClaim& claim, int64_t expired_before,
+                                       std::optional<VideoMeta>& row) {
+    std::optional<VideoMeta> found = find_video(claim.video_id, nullptr);
+    if (found && found->fetched_at >= claim.claimed_at) {
+        row = std::move(found);
+        return ClaimState::landed;
+    }
+    std::optional<int64_t> omitted = negative_checked_at(claim.video_id, nullptr);
+    if (omitted && *omitted >= claim.claimed_at) return ClaimState::omitted;
+    sqlite3_stmt* stmt = statements_[kSelectClaim];
+    StatementScope scope{stmt};
+    bind_text(stmt, 1, claim.video_id);
+    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 1) >= expired_before) {
+        return ClaimState::pending;
+    }
+    // Released without an answer (the other fetch failed) or its holder died.
+    return ClaimState::abandoned;
+}
+
+bool CacheConnection::write_fetch_results(const std::vector<VideoMeta>& items,
+                                          const std::vector<std::string>& omitted_ids,
+                                          const std::vector<std::string>& released_ids, const std::string& holder,
+                                          int64_t now, std::string* error) {
+    if (items.empty() && omitted_ids.empty() && released_ids.empty()) return true;
+    if (!begin(error)) return false;
+    bool ok = true;
+    std::string payload;
+    for (size_t i = 0; ok && i < items.size(); ++i) {
+        const VideoMeta& item = items[i];
+        payload = encode_payload(item);
+        sqlite3_stmt* upsert = statements_[kUpsertVideo];
+        bind_text(upsert, 1, item.video_id);
+        sqlite3_bind_int64(upsert, 2, item.fetched_at);
+        sqlite3_bind_blob(upsert, 3, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+        bind_text(statements_[kDeleteNegative], 1, item.video_id);
+        ok = step_done(kUpsertVideo, error) && step_done(kDeleteNegative, error);
     }
     for (size_t i = 0; ok && i < omitted_ids.size(); ++i) {
-        const std::string& id = omitted_ids[i];
-        sqlite3_bind_text(delete_video_, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
-        sqlite3_bind_text(upsert_negative_, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
-        sqlite3_bind_int64(upsert_negative_, 2, now);
-        ok = step_once(delete_video_) && step_once(upsert_negative_);
+        bind_text(statements_[kDeleteVideo], 1, omitted_ids[i]);
+        bind_text(statements_[kUpsertNegative], 1, omitted_ids[i]);
+        sqlite3_bind_int64(statements_[kUpsertNegative], 2, now);
+        ok = step_done(kDeleteVideo, error) && step_done(kUpsertNegative, error);
     }
-    if (ok) ok = exec(db_, "COMMIT", error);
-    if (!ok) exec(db_, "ROLLBACK", nullptr);
-    return ok;
+    for (size_t i = 0; ok && i < released_ids.size(); ++i) {
+        bind_text(statements_[kReleaseClaim], 1, released_ids[i]);
+        bind_text(statements_[kReleaseClaim], 2, holder);
+        ok = step_done(kReleaseClaim, error);
+    }
+    return finish(ok, error);
+}
+
+std::vector<std::pair<std::string, std::string>> CacheConnection::channel_handles(
+    const std::vector<std::string>& channel_ids, int64_t fresh_after) {
+    std::vector<std::pair<std::string, std::string>> found;
+    sqlite3_stmt* stmt = statements_[kSelectChannel];
+    for (const std::string& id : channel_ids) {
+        StatementScope scope{stmt};
+        bind_text(stmt, 1, id);
+        sqlite3_bind_int64(stmt, 2, fresh_after);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            const unsigned char* handle = sqlite3_column_text(stmt, 0);
+            // A known channel without a handle is remembered as an empty string.
+            found.emplace_back(id, handle ? reinterpret_cast<const char*>(handle) : "");
+        }
+    }
+    return found;
+}
+
+bool CacheConnection::write_channel_handles(const std::vector<std::pair<std::string, std::string>>& handles,
+                                            const std::vector<std::string>& without_handle, int64_t now,
+                                            std::string* error) {
+    if (handles.empty() && without_handle.empty()) return true;
+    if (!begin(error)) return false;
+    bool ok = true;
+    sqlite3_stmt* stmt = statements_[kUpsertChannel];
+    for (size_t i = 0; ok && i < handles.size(); ++i) {
+        bind_text(stmt, 1, handles[i].first);
+        bind_text(stmt, 2, handles[i].second);
+        sqlite3_bind_int64(stmt, 3, now);
+        ok = step_done(kUpsertChannel, error);
+    }
+    for (size_t i = 0; ok && i < without_handle.size(); ++i) {
+        bind_text(stmt, 1, without_handle[i]);
+        sqlite3_bind_null(stmt, 2);
+        sqlite3_bind_int64(stmt, 3, now);
+        ok = step_done(kUpsertChannel, error);
+    }
+    return finish(ok, error);
+}
+
+bool CacheConnection::note_requests(const std::vector<std::string>& ids, int64_t now, std::string* error) {
+    if (ids.empty()) return true;
+    if (!begin(error)) return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < ids.size(); ++i) {
+        bind_text(statements_[kUpsertRequest], 1, ids[i]);
+        sqlite3_bind_int64(statements_[kUpsertRequest], 2, now);
+        ok = step_done(kUpsertRequest, error);
+    }
+    return finish(ok, error);
+}
+
+std::vector<std::string> CacheConnection::refresh_candidates(int64_t requested_since, int64_t fetched_before,
+                                                             int limit) {
+    std::vector<std::string> ids;
+    sqlite3_stmt* stmt = statements_[kRefreshCandidates];
+    StatementScope scope{stmt};
+    sqlite3_bind_int64(stmt, 1, requested_since);
+    sqlite3_bind_int64(stmt, 2, fetched_before);
+    sqlite3_bind_int(stmt, 3, limit);
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        ids.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+    }
+    return ids;
+}
+
+bool CacheConnection::forget_requests_before(int64_t requested_before) {
+    sqlite3_bind_int64(statements_[kForgetRequests], 1, requested_before);
+    return step_done(kForgetRequests, nullptr);
+}
+
+bool CacheConnection::acquire_lease(const std::string& name, const std::string& holder, int64_t now,
+                                    int64_t expires_at) {
+    sqlite3_stmt* stmt = statements_[kAcquireLease];
+    StatementScope scope{stmt};
+    bind_text(stmt, 1, name);
+    bind_text(stmt, 2, holder);
+    sqlite3_bind_int64(stmt, 3, now);
+    sqlite3_bind_int64(stmt, 4, expires_at);
+    return sqlite3_step(stmt) == SQLITE_ROW;
+}
+
+std::optional<std::pair<std::string, int64_t>> CacheConnection::lease_holder(const std::string& name) {
+    sqlite3_stmt* stmt = statements_[kSelectLease];
+    StatementScope scope{stmt};
+    bind_text(stmt, 1, name);
+    if (sqlite3_step(stmt) != SQLITE_ROW) return std::nullopt;
+    return std::make_pair(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))),
+                          sqlite3_column_int64(stmt, 1));
+}
+
+bool CacheConnection::checkpoint() {
+    return exec(db_, "PRAGMA wal_checkpoint(PASSIVE)", nullptr);
 }
 
 int64_t CacheConnection::count_videos() {
@@ -267,6 +483,9 @@ std::unique_ptr<CacheConnection> CacheStore::connect(std::string* error) {
     std::unique_ptr<CacheConnection> conn(new CacheConnection(db));
     std::string pragmas =
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY; "
+        // One process per host checkpoints (the refresh lease holder): SQLite 3.40's WAL-reset
+        // race needs several connections writing and checkpointing at once.
+        "PRAGMA wal_autocheckpoint=0; "
         "PRAGMA mmap_size=" + std::to_string(options_.mmap_size) + ";";
     if (!exec(db, pragmas.c_str(), error) || !conn->prepare(error)) return nullptr;
     std::lock_guard lock(mutex_);

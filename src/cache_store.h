@@ -24,6 +24,14 @@ struct CacheOptions {
     int64_t mmap_size = 0;
 };
 
+// Another process's claim on an id it is fetching: wait for its answer instead of asking again.
+struct ForeignClaim {
+    std::string video_id;
+    int64_t claimed_at = 0;
+};
+
+enum class ClaimState { pending, landed, omitted, abandoned };
+
 // One connection with its statements prepared once; used by one thread at a time.
 class CacheConnection {
 public:
@@ -37,27 +45,74 @@ public:
     // When YouTube last omitted this id, or nullopt.
     std::optional<int64_t> negative_checked_at(std::string_view video_id, bool* error);
 
+    // Claims ids for an upstream fetch by `holder`, so that other processes wait for it
+    // instead of spending quota on the same ids. A claim older than `expired_before` is
+    // taken over. `mine` gets the ids this holder now owns, `foreign` the others.
+    bool claim(const std::vector<std::string>& ids, const std::string& holder, int64_t now,
+               int64_t expired_before, std::vector<std::string>& mine, std::vector<ForeignClaim>& foreign,
+               std::string* error);
+    // Where another process's fetch of a claimed id stands; `row` is set when it landed.
+    ClaimState poll_claim(const ForeignClaim& claim, int64_t expired_before, std::optional<VideoMeta>& row);
+
     // Writes one fetch round in a single BEGIN IMMEDIATE transaction: the items
-    // returned, and the ids YouTube omitted (which lose any stored row).
-    bool write_fetch_results(const std::vector<VideoMeta>& items,
-                             const std::vector<std::string>& omitted_ids, int64_t now,
-                             std::string* error);
+    // returned, the ids YouTube omitted (which lose any stored row), and the release of
+    // this holder's claims on `released_ids` (every id of the round, failed ones too).
+    bool write_fetch_results(const std::vector<VideoMeta>& items, const std::vector<std::string>& omitted_ids,
+                             const std::vector<std::string>& released_ids, const std::string& holder,
+                             int64_t now, std::string* error);
+
+    // Channel handles known since `fresh_after`, by channel id.
+    std::vector<std::pair<std::string, std::string>> channel_handles(const std::vector<std::string>& channel_ids,
+                                                                     int64_t fresh_after);
+    bool write_channel_handles(const std::vector<std::pair<std::string, std::string>>& handles,
+                               const std::vector<std::string>& without_handle, int64_t now, std::string* error);
+
+    // Remembers that these ids were asked for, for the background refresh.
+    bool note_requests(const std::vector<std::string>& ids, int64_t now, std::string* error);
+    // Requested since `requested_since` and fetched at or before `fetched_before`.
+    std::vector<std::string> refresh_candidates(int64_t requested_since, int64_t fetched_before, int limit);
+    bool forget_requests_before(int64_t requested_before);
+
+    // Takes or renews the lease `name` for `holder` until `expires_at`; false when another
+    // holder's lease has not expired.
+    bool acquire_lease(const std::string& name, const std::string& holder, int64_t now, int64_t expires_at);
+    std::optional<std::pair<std::string, int64_t>> lease_holder(const std::string& name);
+
+    // A passive WAL checkpoint; run by the lease holder only.
+    bool checkpoint();
 
     int64_t count_videos();
     sqlite3* handle() const noexcept { return db_; }
 
 private:
     friend class CacheStore;
+    enum Statement {
+        kSelectVideo,
+        kSelectNegative,
+        kUpsertVideo,
+        kDeleteVideo,
+        kUpsertNegative,
+        kDeleteNegative,
+        kClaim,
+        kSelectClaim,
+        kReleaseClaim,
+        kSelectChannel,
+        kUpsertChannel,
+        kUpsertRequest,
+        kRefreshCandidates,
+        kForgetRequests,
+        kAcquireLease,
+        kSelectLease,
+        kStatementCount
+    };
     explicit CacheConnection(sqlite3* db) : db_(db) {}
     bool prepare(std::string* error);
+    bool begin(std::string* error);
+    bool finish(bool ok, std::string* error);
+    bool step_done(Statement which, std::string* error);
 
     sqlite3* db_;
-    sqlite3_stmt* select_video_ = nullptr;
-    sqlite3_stmt* select_negative_ = nullptr;
-    sqlite3_stmt* upsert_video_ = nullptr;
-    sqlite3_stmt* delete_video_ = nullptr;
-    sqlite3_stmt* upsert_negative_ = nullptr;
-    sqlite3_stmt* delete_negative_ = nullptr;
+    sqlite3_stmt* statements_[kStatementCount] = {};
 };
 
 // A small pool of connections to one cache file.
@@ -93,7 +148,7 @@ public:
     // True when the last migration rebuilt a damaged file.
     bool was_rebuilt() const noexcept { return rebuilt_; }
 
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
 
 private:
     explicit CacheStore(CacheOptions options) : options_(std::move(options)) {}

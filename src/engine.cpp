@@ -8,171 +8,34 @@
 #include <simdjson.h>
 #include <sqlite3.h>
 #include <unistd.h>
-#include <uv.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdlib>
-#include <deque>
-#include <mutex>
-#include <random>
-#include <thread>
-#include <unordered_map>
-#include <unordered_set>
+#include <ctime>
 
-#include "cache_store.h"
-#include "http_client.h"
+#include "engine_internal.h"
 #include "log.h"
-#include "quota_ledger.h"
-#include "retry_policy.h"
-#include "youtube_api.h"
 
 namespace vault_metadata {
 
 namespace {
 
-constexpr size_t kChunkSize = 50;
 // A cache or ledger that failed to open is retried this often, so a fixed permission
 // or a freed disk heals without a restart.
 constexpr int64_t kReopenBackoffSeconds = 5;
+
+std::string process_holder_name() {
+    char host[256] = {};
+    if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+    return std::string(host[0] ? host : "localhost") + ":" + std::to_string(getpid());
+}
+
+}  // namespace
 
 int64_t unix_now() {
     return static_cast<int64_t>(std::time(nullptr));
 }
 
-std::string path_escape_ids(const std::vector<std::string>& ids) {
-    // Ids are [A-Za-z0-9_-]: nothing to escape, only commas to encode.
-    std::string joined;
-    joined.reserve(ids.size() * 14);
-    for (size_t i = 0; i < ids.size(); ++i) {
-        if (i) joined += "%2C";
-        joined += ids[i];
-    }
-    return joined;
-}
-
-std::string url_encode(const std::string& value) {
-    static const char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : value) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
-
-// Where and how one job's chunks go upstream; a snapshot of the settings of the call.
-struct UpstreamTarget {
-    std::string api_base;
-    std::string api_key;
-    int64_t upstream_timeout_ms = 10000;
-    int64_t quota_daily_units = 10000;
-};
-
-// One PHP call's request to the loop thread. The PHP thread waits on it (or not);
-// the loop thread settles each id once. Shared so that either side may leave first.
-struct FetchJob {
-    std::vector<std::string> ids;
-    UpstreamTarget target;
-    std::shared_ptr<CacheStore> store;
-    std::shared_ptr<QuotaLedger> ledger;
-
-    std::mutex mutex;
-    std::condition_variable settled_cv;
-    size_t unsettled = 0;
-    std::unordered_map<std::string, VideoMeta> fetched;
-    std::unordered_set<std::string> omitted;
-};
-
-}  // namespace
-
-// --- the loop thread -------------------------------------------------------------------
-
-class ProcessEngine final : public Engine {
-public:
-    ProcessEngine() : pid_(getpid()) {}
-    ~ProcessEngine() override;
-
-    BatchAnswer fetch_batch(const std::vector<std::string>& ids, const FetchOptions& options,
-                            const EngineSettings& settings) override;
-    QuotaView quota(const EngineSettings& settings) override;
-    bool loop_thread_alive() const noexcept override { return loop_alive_.load(); }
-
-    bool stop(std::chrono::milliseconds bound) noexcept;
-    pid_t pid() const noexcept { return pid_; }
-
-private:
-    struct Round;
-    struct Chunk {
-        Round* round;
-        std::vector<std::string> ids;
-        int attempts = 0;
-        int64_t deadline_ms = 0;  // uv_now() past which no retry starts
-        uv_timer_t retry_timer;
-        bool timer_open = false;
-    };
-    // The chunks made from one job at one moment: written back in one transaction.
-    struct Round {
-        UpstreamTarget target;
-        std::shared_ptr<CacheStore> store;
-        std::shared_ptr<QuotaLedger> ledger;
-        std::vector<std::unique_ptr<Chunk>> chunks;
-        size_t pending = 0;
-        std::vector<VideoMeta> items;
-        std::vector<std::string> omitted;
-        int timers_closing = 0;
-    };
-
-    bool ensure_loop_thread();
-    void run_loop();
-    static void on_wakeup(uv_async_t* async);
-    void take_jobs();
-    void dispatch(const std::shared_ptr<FetchJob>& job);
-    void send_chunk(Chunk* chunk);
-    void on_chunk_answer(Chunk* chunk, HttpResult&& result);
-    void finish_chunk(Chunk* chunk);
-    void finish_round(Round* round);
-    static void on_retry_timer(uv_timer_t* timer);
-
-    std::shared_ptr<CacheStore> store_for(const EngineSettings& settings);
-    std::shared_ptr<QuotaLedger> ledger_for(const EngineSettings& settings);
-
-    const pid_t pid_;
-
-    // Shared with the PHP thread, under mutex_.
-    std::mutex mutex_;
-    std::condition_variable stopped_cv_;
-    std::deque<std::shared_ptr<FetchJob>> queue_;
-    bool stopping_ = false;
-    bool loop_exited_ = false;
-    std::atomic<bool> loop_alive_{false};
-    std::thread thread_;
-    uv_loop_t loop_{};
-    uv_async_t wakeup_{};
-    bool loop_ready_ = false;
-
-    // PHP-thread state: the cache and ledger of the current settings.
-    std::shared_ptr<CacheStore> store_;
-    CacheOptions store_options_;
-    int64_t store_retry_at_ = 0;
-    bool warned_no_key_ = false;
-    std::shared_ptr<QuotaLedger> ledger_;
-    std::string ledger_path_;
-    int64_t ledger_retry_at_ = 0;
-
-    // Loop-thread state.
-    std::unique_ptr<HttpClient> http_;
-    std::unordered_map<std::string, std::vector<std::shared_ptr<FetchJob>>> in_flight_;
-    std::unordered_set<Round*> rounds_;
-    std::mt19937_64 jitter_{std::random_device{}()};
-};
-
-ProcessEngine::~ProcessEngine() = default;
+ProcessEngine::ProcessEngine() : pid_(getpid()), holder_(process_holder_name()) {}
 
 bool ProcessEngine::ensure_loop_thread() {
     std::lock_guard lock(mutex_);
@@ -207,237 +70,13 @@ bool ProcessEngine::ensure_loop_thread() {
     return true;
 }
 
-void ProcessEngine::run_loop() {
-    http_ = std::make_unique<HttpClient>(&loop_);
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    // uv_stop() came from on_wakeup after stopping_: close what is left, then drain.
-    http_->close();
-    for (Round* round : rounds_) {
-        for (auto& chunk : round->chunks) {
-            if (chunk->timer_open) {
-                chunk->timer_open = false;
-                uv_close(reinterpret_cast<uv_handle_t*>(&chunk->retry_timer), nullptr);
-            }
-        }
-    }
-    uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), nullptr);
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    uv_loop_close(&loop_);
-    http_.reset();
-    for (Round* round : rounds_) delete round;
-    rounds_.clear();
-    in_flight_.clear();
-    loop_alive_ = false;
+void ProcessEngine::submit(const std::shared_ptr<FetchJob>& job) {
+    if (!ensure_loop_thread()) return;
     std::lock_guard lock(mutex_);
-    loop_exited_ = true;
-    stopped_cv_.notify_all();
+    if (stopping_) return;
+    queue_.push_back(job);
+    uv_async_send(&wakeup_);
 }
-
-void ProcessEngine::on_wakeup(uv_async_t* async) {
-    auto* self = static_cast<ProcessEngine*>(async->data);
-    bool stopping;
-    {
-        std::lock_guard lock(self->mutex_);
-        stopping = self->stopping_;
-    }
-    if (stopping) {
-        uv_stop(&self->loop_);
-        return;
-    }
-    self->take_jobs();
-}
-
-void ProcessEngine::take_jobs() {
-    std::deque<std::shared_ptr<FetchJob>> jobs;
-    {
-        std::lock_guard lock(mutex_);
-        jobs.swap(queue_);
-    }
-    for (auto& job : jobs) dispatch(job);
-}
-
-void ProcessEngine::dispatch(const std::shared_ptr<FetchJob>& job) {
-    // Ids already on their way upstream for another call are not sent again.
-    std::vector<std::string> fresh_ids;
-    for (const std::string& id : job->ids) {
-        auto [it, inserted] = in_flight_.try_emplace(id);
-        it->second.push_back(job);
-        if (inserted) fresh_ids.push_back(id);
-    }
-    if (fresh_ids.empty()) return;
-
-    auto* round = new Round{job->target, job->store, job->ledger, {}, 0, {}, {}};
-    rounds_.insert(round);
-    for (size_t first = 0; first < fresh_ids.size(); first += kChunkSize) {
-        auto chunk = std::make_unique<Chunk>();
-        chunk->round = round;
-        size_t last = std::min(first + kChunkSize, fresh_ids.size());
-        chunk->ids.assign(fresh_ids.begin() + static_cast<ptrdiff_t>(first),
-                          fresh_ids.begin() + static_cast<ptrdiff_t>(last));
-        chunk->deadline_ms = static_cast<int64_t>(uv_now(&loop_)) + job->target.upstream_timeout_ms;
-        round->chunks.push_back(std::move(chunk));
-    }
-    round->pending = round->chunks.size();
-
-    // The quota is reserved for the whole round before any call goes out.
-    const int64_t wanted = static_cast<int64_t>(round->chunks.size());
-    int64_t granted = round->ledger ? round->ledger->reserve(wanted, round->target.quota_daily_units, unix_now()) : -1;
-    if (granted < 0) {
-        log_event(LogLevel::error, "quota_ledger_unavailable", "", ErrorClass::none, "no upstream call without a ledger");
-        granted = 0;
-    } else if (granted < wanted) {
-        log_event(LogLevel::warning, "quota_short", "", ErrorClass::quota,
-                  std::to_string(wanted - granted) + " chunk(s) not sent");
-    }
-    // Copy the pointers first: finishing the last chunk deletes the round.
-    std::vector<Chunk*> chunks;
-    for (auto& c : round->chunks) chunks.push_back(c.get());
-    for (size_t i = 0; i < chunks.size(); ++i) {
-        if (static_cast<int64_t>(i) < granted) {
-            send_chunk(chunks[i]);
-        } else {
-            finish_chunk(chunks[i]);
-        }
-    }
-}
-
-void ProcessEngine::send_chunk(Chunk* chunk) {
-    const UpstreamTarget& target = chunk->round->target;
-    std::string url = target.api_base + "/videos?part=snippet%2CcontentDetails%2Cstatistics%2Cstatus&id=" +
-                      path_escape_ids(chunk->ids);
-    if (!target.api_key.empty()) url += "&key=" + url_encode(target.api_key);
-    ++chunk->attempts;
-    int64_t remaining = chunk->deadline_ms - static_cast<int64_t>(uv_now(&loop_));
-    http_->get(url, std::max<int64_t>(remaining, 1),
-               [this, chunk](HttpResult&& result) { on_chunk_answer(chunk, std::move(result)); });
-}
-
-void ProcessEngine::on_chunk_answer(Chunk* chunk, HttpResult&& result) {
-    Round* round = chunk->round;
-    ErrorClass error_class;
-    std::string reason;
-    if (result.status == 0) {
-        error_class = result.transport_error;
-        reason = result.transport_message;
-    } else {
-        UpstreamError classified = classify_http_response(result.status, result.body);
-        error_class = classified.error_class;
-        reason = classified.reason;
-    }
-
-    if (error_class == ErrorClass::none) {
-        std::vector<VideoMeta> items;
-        std::string parse_error;
-        if (parse_videos_list(result.body, unix_now(), items, &parse_error)) {
-            std::unordered_set<std::string> asked(chunk->ids.begin(), chunk->ids.end());
-            std::unordered_set<std::string> returned;
-            for (VideoMeta& item : items) {
-                // Only what was asked: an answer never writes rows for ids nobody requested.
-                if (!asked.count(item.video_id) || !returned.insert(item.video_id).second) continue;
-                round->items.push_back(std::move(item));
-            }
-            for (const std::string& id : chunk->ids) {
-                if (!returned.count(id)) round->omitted.push_back(id);
-            }
-            finish_chunk(chunk);
-            return;
-        }
-        error_class = ErrorClass::malformed;
-        reason = parse_error;
-    }
-
-    if (error_class == ErrorClass::quota && round->ledger) round->ledger->mark_exhausted(unix_now());
-
-    std::optional<int64_t> retry_after;
-    if (!result.retry_after.empty()) retry_after = parse_retry_after(result.retry_after, unix_now());
-    int64_t remaining = chunk->deadline_ms - static_cast<int64_t>(uv_now(&loop_));
-    double draw = std::uniform_real_distribution<double>(0.0, 1.0)(jitter_);
-    std::optional<int64_t> delay =
-        next_retry_delay_ms(RetryPolicy{}, error_class, chunk->attempts, retry_after, remaining, draw);
-    log_event(delay ? LogLevel::info : LogLevel::warning, delay ? "upstream_retry" : "upstream_failed", "",
-              error_class, reason);
-    if (delay) {
-        if (!chunk->timer_open) {
-            uv_timer_init(&loop_, &chunk->retry_timer);
-            chunk->retry_timer.data = chunk;
-            chunk->timer_open = true;
-        }
-        uv_timer_start(&chunk->retry_timer, &ProcessEngine::on_retry_timer, static_cast<uint64_t>(*delay), 0);
-        return;
-    }
-    finish_chunk(chunk);
-}
-
-void ProcessEngine::on_retry_timer(uv_timer_t* timer) {
-    auto* chunk = static_cast<Chunk*>(timer->data);
-    auto* self = static_cast<ProcessEngine*>(timer->loop->data);
-    Round* round = chunk->round;
-    // Every attempt costs a unit, retries included.
-    int64_t granted = round->ledger ? round->ledger->reserve(1, round->target.quota_daily_units, unix_now()) : 0;
-    if (granted == 1) {
-        self->send_chunk(chunk);
-    } else {
-        self->finish_chunk(chunk);
-    }
-}
-
-void ProcessEngine::finish_chunk(Chunk* chunk) {
-    Round* round = chunk->round;
-    if (--round->pending == 0) finish_round(round);
-}
-
-void ProcessEngine::finish_round(Round* round) {
-    if (round->store) {
-        std::string error;
-        auto conn = round->store->acquire(&error);
-        if (!conn || !conn->write_fetch_results(round->items, round->omitted, unix_now(), &error)) {
-            // The answer still reaches the waiting callers; the next call fetches again.
-            log_event(LogLevel::error, "cache_write_failed", "", ErrorClass::none, error);
-        }
-    }
-
-    std::unordered_map<std::string, const VideoMeta*> by_id;
-    for (const VideoMeta& item : round->items) by_id.emplace(item.video_id, &item);
-    std::unordered_set<std::string> omitted(round->omitted.begin(), round->omitted.end());
-
-    for (auto& chunk : round->chunks) {
-        for (const std::string& id : chunk->ids) {
-            auto waiters = in_flight_.find(id);
-            if (waiters == in_flight_.end()) continue;
-            auto item = by_id.find(id);
-            for (auto& job : waiters->second) {
-                std::lock_guard lock(job->mutex);
-                if (item != by_id.end()) {
-                    job->fetched.emplace(id, *item->second);
-                } else if (omitted.count(id)) {
-                    job->omitted.insert(id);
-                }
-                if (--job->unsettled == 0) job->settled_cv.notify_all();
-            }
-            in_flight_.erase(waiters);
-        }
-    }
-
-    // Retry timers close asynchronously; the round goes when the last one has closed.
-    for (auto& chunk : round->chunks) {
-        if (!chunk->timer_open) continue;
-        chunk->timer_open = false;
-        ++round->timers_closing;
-        uv_close(reinterpret_cast<uv_handle_t*>(&chunk->retry_timer), [](uv_handle_t* handle) {
-            Round* r = static_cast<Chunk*>(handle->data)->round;
-            if (--r->timers_closing == 0) {
-                static_cast<ProcessEngine*>(handle->loop->data)->rounds_.erase(r);
-                delete r;
-            }
-        });
-    }
-    if (round->timers_closing == 0) {
-        rounds_.erase(round);
-        delete round;
-    }
-}
-
-// --- the PHP thread --------------------------------------------------------------------
 
 std::shared_ptr<CacheStore> ProcessEngine::store_for(const EngineSettings& settings) {
     CacheOptions wanted{settings.db_path, static_cast<int>(settings.pool_size), settings.mmap_size};
@@ -458,9 +97,13 @@ std::shared_ptr<CacheStore> ProcessEngine::store_for(const EngineSettings& setti
 }
 
 std::shared_ptr<QuotaLedger> ProcessEngine::ledger_for(const EngineSettings& settings) {
+    if (settings.quota_backend != "sqlite" && !warned_backend_) {
+        warned_backend_ = true;
+        log_event(LogLevel::warning, "quota_backend_unavailable", "", ErrorClass::none,
+                  "this build counts quota in the SQLite ledger only");
+    }
     const int64_t now = unix_now();
-    if (ledger_ && ledger_path_ == settings.quota_path) return ledger_;
-    if (!ledger_ && ledger_path_ == settings.quota_path && now < ledger_retry_at_) return nullptr;
+    if (ledger_path_ == settings.quota_path && (ledger_ || now < ledger_retry_at_)) return ledger_;
     std::string error;
     ledger_path_ = settings.quota_path;
     ledger_ = QuotaLedger::open(settings.quota_path, &error);
@@ -471,17 +114,41 @@ std::shared_ptr<QuotaLedger> ProcessEngine::ledger_for(const EngineSettings& set
     return ledger_;
 }
 
+std::shared_ptr<FetchJob> ProcessEngine::make_job(const EngineSettings& settings,
+                                                  const std::shared_ptr<CacheStore>& store) {
+    auto job = std::make_shared<FetchJob>();
+    job->target = UpstreamTarget{settings.api_base, settings.api_key, settings.upstream_timeout_ms,
+                                 settings.quota_daily_units};
+    job->store = store;
+    job->ledger = ledger_for(settings);
+    return job;
+}
+
+void ProcessEngine::share_context(const EngineSettings& settings, const std::shared_ptr<CacheStore>& store) {
+    std::shared_ptr<QuotaLedger> ledger = ledger_for(settings);
+    std::lock_guard lock(mutex_);
+    if (has_context_ && context_.store == store && context_.ledger == ledger && context_.settings == settings) {
+        return;
+    }
+    context_.settings = settings;
+    context_.store = store;
+    context_.ledger = ledger;
+    has_context_ = true;
+}
+
 BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, const FetchOptions& options,
                                        const EngineSettings& settings) {
     BatchAnswer answer;
     const int64_t now = unix_now();
     answer.now = now;
+    // Started on the first call, not at module start-up: the process may be about to fork.
     ensure_loop_thread();
 
     std::shared_ptr<CacheStore> store = store_for(settings);
     std::vector<std::optional<VideoMeta>> rows(ids.size());
     std::vector<char> known_absent(ids.size(), 0);
     std::vector<size_t> needed;
+    std::vector<const std::string*> soon_stale;
     {
         std::optional<CacheStore::Lease> conn;
         if (store) {
@@ -492,10 +159,15 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
                 conn.reset();
             }
         }
+        // Rows this close to going stale are worth a background refresh.
+        const int64_t refresh_horizon = options.max_age - 2 * settings.refresh_interval;
         for (size_t i = 0; i < ids.size(); ++i) {
             bool read_error = false;
             if (conn) rows[i] = (*conn)->find_video(ids[i], &read_error);
-            if (rows[i] && now - rows[i]->fetched_at < options.max_age) continue;
+            if (rows[i] && now - rows[i]->fetched_at < options.max_age) {
+                if (now - rows[i]->fetched_at >= refresh_horizon) soon_stale.push_back(&ids[i]);
+                continue;
+            }
             if (!rows[i] && conn) {
                 std::optional<int64_t> checked = (*conn)->negative_checked_at(ids[i], &read_error);
                 if (checked && now - *checked < settings.negative_ttl) {
@@ -506,27 +178,25 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
             needed.push_back(i);
         }
     }
+    share_context(settings, store);
+    if (!soon_stale.empty()) {
+        std::lock_guard lock(mutex_);
+        for (const std::string* id : soon_stale) requested_.insert(*id);
+    }
 
     std::shared_ptr<FetchJob> job;
     const bool may_call = settings.enabled && !(settings.api_key.empty() && settings.api_base == kDefaultApiBase);
     if (!needed.empty() && may_call) {
-        job = std::make_shared<FetchJob>();
+        job = make_job(settings, store);
         for (size_t i : needed) job->ids.push_back(ids[i]);
         job->unsettled = job->ids.size();
-        job->target = UpstreamTarget{settings.api_base, settings.api_key, settings.upstream_timeout_ms,
-                                     settings.quota_daily_units};
-        job->store = store;
-        job->ledger = ledger_for(settings);
-        bool queued = false;
-        if (ensure_loop_thread()) {
+        {
+            // Refetched rows are requested rows too: keep them on the refresh list.
             std::lock_guard lock(mutex_);
-            if (!stopping_) {
-                queue_.push_back(job);
-                uv_async_send(&wakeup_);
-                queued = true;
-            }
+            for (size_t i : needed) requested_.insert(ids[i]);
         }
-        if (queued && options.timeout_ms > 0) {
+        submit(job);
+        if (options.timeout_ms > 0 && loop_alive_) {
             std::unique_lock lock(job->mutex);
             job->settled_cv.wait_for(lock, std::chrono::milliseconds(options.timeout_ms),
                                      [&] { return job->unsettled == 0; });
@@ -569,8 +239,37 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
     return answer;
 }
 
+int64_t ProcessEngine::prefetch(const std::vector<std::string>& ids, const EngineSettings& settings) {
+    if (ids.empty() || !settings.enabled) return 0;
+    if (settings.api_key.empty() && settings.api_base == kDefaultApiBase) return 0;
+    const int64_t now = unix_now();
+    std::shared_ptr<CacheStore> store = store_for(settings);
+    auto job = make_job(settings, store);
+    job->wait_for_others = false;
+    {
+        std::optional<CacheStore::Lease> conn;
+        if (store) conn.emplace(store->acquire());
+        for (const std::string& id : ids) {
+            if (conn && *conn) {
+                std::optional<VideoMeta> row = (*conn)->find_video(id, nullptr);
+                if (row && now - row->fetched_at < settings.max_age) continue;
+                if (!row) {
+                    std::optional<int64_t> checked = (*conn)->negative_checked_at(id, nullptr);
+                    if (checked && now - *checked < settings.negative_ttl) continue;
+                }
+            }
+            job->ids.push_back(id);
+        }
+    }
+    share_context(settings, store);
+    job->unsettled = job->ids.size();
+    if (!job->ids.empty()) submit(job);
+    return static_cast<int64_t>(job->ids.size());
+}
+
 QuotaView ProcessEngine::quota(const EngineSettings& settings) {
     QuotaView view;
+    view.backend = "sqlite";
     std::shared_ptr<QuotaLedger> ledger = ledger_for(settings);
     if (!ledger) {
         view.limit = settings.quota_daily_units;

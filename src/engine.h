@@ -28,6 +28,12 @@ struct EngineSettings {
     int64_t quota_daily_units = 10000;
     int64_t pool_size = 4;
     int64_t mmap_size = 0;
+    int64_t max_age = 3600;            // the default freshness, used by the background refresh
+    int64_t refresh_interval = 90;
+    int64_t refresh_budget_units = 5;  // units one background refresh round may spend
+    std::string quota_backend = "sqlite";
+
+    bool operator==(const EngineSettings&) const = default;
 };
 
 struct FetchOptions {
@@ -56,6 +62,7 @@ struct QuotaView {
     int64_t resets_at = 0;
     bool exhausted = false;
     bool ok = false;
+    std::string backend = "sqlite";
 };
 
 class Engine {
@@ -76,6 +83,8 @@ public:
     // `ids` are distinct, valid video ids. Never throws for operational failures.
     virtual BatchAnswer fetch_batch(const std::vector<std::string>& ids, const FetchOptions& options,
                                     const EngineSettings& settings) = 0;
+    // Hands the stale and missing ids to the loop thread without waiting; returns how many.
+    virtual int64_t prefetch(const std::vector<std::string>& ids, const EngineSettings& settings) = 0;
     virtual QuotaView quota(const EngineSettings& settings) = 0;
     virtual bool loop_thread_alive() const noexcept = 0;
 };
