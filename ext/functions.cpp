@@ -63,6 +63,10 @@ vault_metadata::EngineSettings current_settings() {
     s.quota_daily_units = VAULT_METADATA_G(quota_daily_units);
     s.pool_size = VAULT_METADATA_G(pool_size);
     s.mmap_size = VAULT_METADATA_G(mmap_size);
+    s.max_age = VAULT_METADATA_G(max_age);
+    s.refresh_interval = VAULT_METADATA_G(refresh_interval);
+    s.refresh_budget_units = VAULT_METADATA_G(refresh_budget_units);
+    s.quota_backend = VAULT_METADATA_G(quota_backend) ? VAULT_METADATA_G(quota_backend) : "sqlite";
     return s;
 }
 
@@ -364,4 +368,38 @@ PHP_FUNCTION(vault_metadata_available) {
     if (names_country(Z_ARRVAL_P(blocked))) RETURN_FALSE;
     if (Z_TYPE_P(allowed) == IS_ARRAY && !names_country(Z_ARRVAL_P(allowed))) RETURN_FALSE;
     RETURN_TRUE;
+}
+
+PHP_FUNCTION(vault_metadata_prefetch) {
+    HashTable* video_ids;
+    ZEND_PARSE_PARAMETERS_START(1, 1)
+        Z_PARAM_ARRAY_HT(video_ids)
+    ZEND_PARSE_PARAMETERS_END();
+    std::vector<std::string> ids;
+    if (!collect_video_ids(video_ids, ids)) RETURN_THROWS();
+    int64_t queued = 0;
+    try {
+        queued = vault_metadata::Engine::for_this_process().prefetch(ids, current_settings());
+    } catch (...) {
+    }
+    php_vault_metadata_flush_log();
+    RETURN_LONG(queued);
+}
+
+PHP_FUNCTION(vault_metadata_quota) {
+    ZEND_PARSE_PARAMETERS_NONE();
+    vault_metadata::QuotaView quota;
+    try {
+        quota = vault_metadata::Engine::for_this_process().quota(current_settings());
+    } catch (...) {
+        quota.limit = VAULT_METADATA_G(quota_daily_units);
+    }
+    php_vault_metadata_flush_log();
+    array_init_size(return_value, 6);
+    add_assoc_long(return_value, "limit", quota.limit);
+    add_assoc_long(return_value, "used", quota.used);
+    add_assoc_long(return_value, "remaining", quota.remaining);
+    add_assoc_long(return_value, "resets_at", quota.resets_at);
+    add_assoc_bool(return_value, "exhausted", quota.exhausted);
+    add_assoc_stringl(return_value, "backend", quota.backend.data(), quota.backend.size());
 }

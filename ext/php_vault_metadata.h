@@ -33,6 +33,7 @@ ZEND_BEGIN_MODULE_GLOBALS(vault_metadata)
     char* quota_backend;
     char* redis_url;
     zend_long refresh_interval;
+    zend_long refresh_budget_units;
     char* metrics_url;
     zend_long metrics_flush_interval;
     char* indexnow_endpoint;

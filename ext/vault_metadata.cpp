@@ -115,6 +115,8 @@ PHP_INI_BEGIN()
                       zend_vault_metadata_globals, vault_metadata_globals)
     STD_PHP_INI_ENTRY("vault_metadata.refresh_interval", "90", PHP_INI_ALL, OnUpdatePositive, refresh_interval,
                       zend_vault_metadata_globals, vault_metadata_globals)
+    STD_PHP_INI_ENTRY("vault_metadata.refresh_budget_units", "5", PHP_INI_ALL, OnUpdateNonNegative,
+                      refresh_budget_units, zend_vault_metadata_globals, vault_metadata_globals)
     STD_PHP_INI_ENTRY("vault_metadata.metrics_url", "", PHP_INI_ALL, OnUpdateString, metrics_url,
                       zend_vault_metadata_globals, vault_metadata_globals)
     STD_PHP_INI_ENTRY("vault_metadata.metrics_flush_interval", "60", PHP_INI_ALL, OnUpdatePositive,

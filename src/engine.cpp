@@ -14,6 +14,7 @@
 
 #include "engine_internal.h"
 #include "log.h"
+#include "pacific_time.h"
 
 namespace vault_metadata {
 
@@ -273,6 +274,7 @@ QuotaView ProcessEngine::quota(const EngineSettings& settings) {
     std::shared_ptr<QuotaLedger> ledger = ledger_for(settings);
     if (!ledger) {
         view.limit = settings.quota_daily_units;
+        view.resets_at = pacific_next_midnight(unix_now());
         return view;
     }
     QuotaStatus status = ledger->status(settings.quota_daily_units, unix_now());

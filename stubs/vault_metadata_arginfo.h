@@ -1,5 +1,5 @@
 /* This is a generated file, edit the .stub.php file instead.
- * Stub hash: 4dba6bc8e259eb47240c6c01ded14a29a40b75aa */
+ * Stub hash: 317d20085d906bdf7b28378b5266374b47f741ea */
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_vault_metadata_fetch_batch, 0, 1, IS_ARRAY, 0)
 	ZEND_ARG_TYPE_INFO(0, video_ids, IS_ARRAY, 0)
@@ -13,15 +13,26 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_vault_metadata_available, 0, 2, 
 	ZEND_ARG_TYPE_INFO(0, country, IS_STRING, 0)
 ZEND_END_ARG_INFO()
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_vault_metadata_prefetch, 0, 1, IS_LONG, 0)
+	ZEND_ARG_TYPE_INFO(0, video_ids, IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_vault_metadata_quota, 0, 0, IS_ARRAY, 0)
+ZEND_END_ARG_INFO()
+
 
 ZEND_FUNCTION(vault_metadata_fetch_batch);
 ZEND_FUNCTION(vault_metadata_fetch_batch_detailed);
 ZEND_FUNCTION(vault_metadata_available);
+ZEND_FUNCTION(vault_metadata_prefetch);
+ZEND_FUNCTION(vault_metadata_quota);
 
 
 static const zend_function_entry ext_functions[] = {
 	ZEND_FE(vault_metadata_fetch_batch, arginfo_vault_metadata_fetch_batch)
 	ZEND_FE(vault_metadata_fetch_batch_detailed, arginfo_vault_metadata_fetch_batch_detailed)
 	ZEND_FE(vault_metadata_available, arginfo_vault_metadata_available)
+	ZEND_FE(vault_metadata_prefetch, arginfo_vault_metadata_prefetch)
+	ZEND_FE(vault_metadata_quota, arginfo_vault_metadata_quota)
 	ZEND_FE_END
 };
