@@ -414,6 +414,10 @@ std::optional<std::pair<std::string, int64_t>> CacheConnection::lease_holder(con
                           sqlite3_column_int64(stmt, 1));
 }
 
+bool CacheConnection::exec_simple(const char* sql) {
+    return exec(db_, sql, nullptr);
+}
+
 bool CacheConnection::checkpoint() {
     return exec(db_, "PRAGMA wal_checkpoint(PASSIVE)", nullptr);
 }

@@ -78,6 +78,10 @@ public:
     bool acquire_lease(const std::string& name, const std::string& holder, int64_t now, int64_t expires_at);
     std::optional<std::pair<std::string, int64_t>> lease_holder(const std::string& name);
 
+    // Groups reads in one transaction: one snapshot, opened once instead of per statement.
+    bool begin_read() { return exec_simple("BEGIN"); }
+    void end_read() { exec_simple("COMMIT"); }
+
     // A passive WAL checkpoint; run by the lease holder only.
     bool checkpoint();
 
@@ -110,6 +114,7 @@ private:
     bool begin(std::string* error);
     bool finish(bool ok, std::string* error);
     bool step_done(Statement which, std::string* error);
+    bool exec_simple(const char* sql);
 
     sqlite3* db_;
     sqlite3_stmt* statements_[kStatementCount] = {};

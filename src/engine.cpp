@@ -162,6 +162,7 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
         }
         // Rows this close to going stale are worth a background refresh.
         const int64_t refresh_horizon = options.max_age - 2 * settings.refresh_interval;
+        const bool in_transaction = conn && (*conn)->begin_read();
         for (size_t i = 0; i < ids.size(); ++i) {
             bool read_error = false;
             if (conn) rows[i] = (*conn)->find_video(ids[i], &read_error);
@@ -178,6 +179,7 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
             }
             needed.push_back(i);
         }
+        if (in_transaction) (*conn)->end_read();
     }
     share_context(settings, store);
     if (!soon_stale.empty()) {
