@@ -15,6 +15,7 @@ extern "C" {
 
 #include "correlation_id.h"
 #include "engine.h"
+#include "local_cache.h"
 #include "ttl_policy.h"
 #include "youtube_api.h"
 
@@ -39,7 +40,6 @@ namespace {
 using vault_metadata::BatchAnswer;
 using vault_metadata::Served;
 using vault_metadata::ServedItem;
-using vault_metadata::VideoMeta;
 
 /* The settings of this request, read from INI every call so that ini_set() works. */
 vault_metadata::EngineSettings current_settings() {
@@ -172,85 +172,25 @@ bool parse_options(HashTable* input, vault_metadata::FetchOptions& options) {
     return true;
 }
 
-void add_string(HashTable* ht, int key, const std::string& value) {
-    zval zv;
-    ZVAL_STRINGL_FAST(&zv, value.data(), value.size());
-    zend_hash_add_new(ht, php_vault_metadata_item_keys[key], &zv);
-}
+/* Where the answer for one requested id came from. */
+struct Slot {
+    Served how = Served::fresh;
+    bool missing = true;
+    const vault_metadata_php::LocalEntry* entry = nullptr;  // a shared immutable item
+    const ServedItem* served = nullptr;                      // an item to build for this request
+};
 
-void add_long(HashTable* ht, int key, int64_t value) {
-    zval zv;
-    ZVAL_LONG(&zv, value);
-    zend_hash_add_new(ht, php_vault_metadata_item_keys[key], &zv);
-}
+struct FetchOutcome {
+    std::vector<std::string> ids;
+    std::vector<Slot> slots;
+    BatchAnswer answer;
+    vault_metadata::FetchOptions options;
+    int64_t now = 0;
+};
 
-void add_optional_long(HashTable* ht, int key, const std::optional<int64_t>& value) {
-    zval zv;
-    if (value) {
-        ZVAL_LONG(&zv, *value);
-    } else {
-        ZVAL_NULL(&zv);
-    }
-    zend_hash_add_new(ht, php_vault_metadata_item_keys[key], &zv);
-}
-
-void add_bool(HashTable* ht, int key, bool value) {
-    zval zv;
-    ZVAL_BOOL(&zv, value);
-    zend_hash_add_new(ht, php_vault_metadata_item_keys[key], &zv);
-}
-
-void add_string_list(HashTable* ht, int key, const std::vector<std::string>& values) {
-    zval list;
-    array_init_size(&list, static_cast<uint32_t>(values.size()));
-    for (const std::string& value : values) add_next_index_stringl(&list, value.data(), value.size());
-    zend_hash_add_new(ht, php_vault_metadata_item_keys[key], &list);
-}
-
-void build_item(zval* out, const ServedItem& served, int64_t max_age, int64_t now) {
-    const VideoMeta& m = served.meta;
-    const bool stale = served.how == Served::stale;
-    array_init_size(out, VM_KEY_COUNT);
-    HashTable* ht = Z_ARRVAL_P(out);
-    add_string(ht, VM_KEY_VIDEO_ID, m.video_id);
-    add_string(ht, VM_KEY_TITLE, m.title);
-    add_string(ht, VM_KEY_CHANNEL_ID, m.channel_id);
-    add_string(ht, VM_KEY_CHANNEL_TITLE, m.channel_title);
-    if (m.channel_handle) {
-        add_string(ht, VM_KEY_CHANNEL_HANDLE, *m.channel_handle);
-    } else {
-        zval null_value;
-        ZVAL_NULL(&null_value);
-        zend_hash_add_new(ht, php_vault_metadata_item_keys[VM_KEY_CHANNEL_HANDLE], &null_value);
-    }
-    add_long(ht, VM_KEY_PUBLISHED_AT, m.published_at);
-    add_long(ht, VM_KEY_DURATION_SECONDS, m.duration_seconds);
-    add_optional_long(ht, VM_KEY_VIEW_COUNT, m.view_count);
-    add_optional_long(ht, VM_KEY_LIKE_COUNT, m.like_count);
-    add_optional_long(ht, VM_KEY_COMMENT_COUNT, m.comment_count);
-    add_string(ht, VM_KEY_CATEGORY_ID, m.category_id);
-    add_string(ht, VM_KEY_LIVE_BROADCAST_CONTENT, m.live_broadcast_content);
-    add_bool(ht, VM_KEY_AGE_RESTRICTED, m.age_restricted);
-    add_bool(ht, VM_KEY_LICENSED_CONTENT, m.licensed_content);
-    add_bool(ht, VM_KEY_EMBEDDABLE, m.embeddable);
-    add_bool(ht, VM_KEY_MADE_FOR_KIDS, m.made_for_kids);
-    add_string(ht, VM_KEY_PRIVACY_STATUS, m.privacy_status);
-    if (m.allowed_countries) {
-        add_string_list(ht, VM_KEY_ALLOWED_COUNTRIES, *m.allowed_countries);
-    } else {
-        zval null_value;
-        ZVAL_NULL(&null_value);
-        zend_hash_add_new(ht, php_vault_metadata_item_keys[VM_KEY_ALLOWED_COUNTRIES], &null_value);
-    }
-    add_string_list(ht, VM_KEY_BLOCKED_COUNTRIES, m.blocked_countries);
-    add_long(ht, VM_KEY_TTL, vault_metadata::edge_ttl(m, max_age, now, stale));
-    add_long(ht, VM_KEY_FETCHED_AT, m.fetched_at);
-    add_bool(ht, VM_KEY_STALE, stale);
-}
-
-/* Shared by both fetch functions: validation, then the engine. False when it threw. */
-bool run_fetch(INTERNAL_FUNCTION_PARAMETERS, BatchAnswer& answer, vault_metadata::FetchOptions& options,
-               bool& empty_input) {
+/* Shared by both fetch functions: validation, the local cache, then the engine for what
+ * it did not have. False when an argument was rejected (an exception is pending). */
+bool run_fetch(INTERNAL_FUNCTION_PARAMETERS, FetchOutcome& out) {
     HashTable* video_ids;
     HashTable* options_table = nullptr;
     ZEND_PARSE_PARAMETERS_START(1, 2)
@@ -259,55 +199,101 @@ bool run_fetch(INTERNAL_FUNCTION_PARAMETERS, BatchAnswer& answer, vault_metadata
         Z_PARAM_ARRAY_HT(options_table)
     ZEND_PARSE_PARAMETERS_END_EX(return false);
 
-    std::vector<std::string> ids;
-    if (!collect_video_ids(video_ids, ids) || !parse_options(options_table, options)) return false;
-    empty_input = ids.empty();
-    if (empty_input) return true;
+    if (!collect_video_ids(video_ids, out.ids) || !parse_options(options_table, out.options)) return false;
+    if (out.ids.empty()) return true;
+
+    const vault_metadata::EngineSettings settings = current_settings();
+    vault_metadata_php::local_cache_configure(settings.db_path, VAULT_METADATA_G(local_cache_items));
+    out.now = static_cast<int64_t>(time(nullptr));
+    out.slots.resize(out.ids.size());
+    std::vector<std::string> misses;
+    std::vector<size_t> miss_slots;
+    std::vector<std::string> soon_stale;
+    const int64_t refresh_horizon = out.options.max_age - 2 * settings.refresh_interval;
+    for (size_t i = 0; i < out.ids.size(); ++i) {
+        const auto* entry = vault_metadata_php::local_cache_find(out.ids[i], out.now, out.options.max_age);
+        if (!entry) {
+            misses.push_back(out.ids[i]);
+            miss_slots.push_back(i);
+            continue;
+        }
+        out.slots[i] = Slot{Served::fresh, false, entry, nullptr};
+        if (out.now - vault_metadata_php::local_cache_fetched_at(entry) >= refresh_horizon) {
+            soon_stale.push_back(out.ids[i]);
+        }
+    }
     try {
-        answer = vault_metadata::Engine::for_this_process().fetch_batch(ids, options, current_settings());
+        vault_metadata::Engine& engine = vault_metadata::Engine::for_this_process();
+        if (!misses.empty()) out.answer = engine.fetch_batch(misses, out.options, settings);
+        if (!soon_stale.empty()) engine.note_requested(soon_stale);
     } catch (...) {
-        /* Out of memory or a library throwing: the page still renders, with nothing. */
-        answer = BatchAnswer{};
-        for (const std::string& id : ids) answer.missing.push_back(id);
+        /* Out of memory or a library throwing: the page still renders, with what it has. */
+        out.answer = BatchAnswer{};
+    }
+    /* The engine answers in the order it was asked, leaving out what it has no item for. */
+    size_t next = 0;
+    for (size_t j = 0; j < misses.size(); ++j) {
+        Slot& slot = out.slots[miss_slots[j]];
+        if (next >= out.answer.items.size() || out.answer.items[next].meta.video_id != misses[j]) continue;
+        const ServedItem& served = out.answer.items[next++];
+        slot = Slot{served.how, false, nullptr, &served};
+        if (served.how != Served::stale) slot.entry = vault_metadata_php::local_cache_store(served.meta, out.now);
     }
     php_vault_metadata_flush_log();
     return true;
 }
 
+/* The item of a slot, as a zval ready to be added to an array. */
+void slot_item(const FetchOutcome& out, const Slot& slot, zval* item) {
+    if (slot.entry) {
+        vault_metadata_php::local_cache_item(slot.entry, out.now, out.options.max_age, item);
+        return;
+    }
+    const bool stale = slot.how == Served::stale;
+    vault_metadata_php::build_request_item(
+        item, slot.served->meta, vault_metadata::edge_ttl(slot.served->meta, out.options.max_age, out.now, stale),
+        stale);
+}
+
 }  // namespace
 
 PHP_FUNCTION(vault_metadata_fetch_batch) {
-    BatchAnswer answer;
-    vault_metadata::FetchOptions options;
-    bool empty_input = false;
-    if (!run_fetch(INTERNAL_FUNCTION_PARAM_PASSTHRU, answer, options, empty_input)) RETURN_THROWS();
-    array_init_size(return_value, static_cast<uint32_t>(answer.items.size()));
-    for (const ServedItem& served : answer.items) {
+    FetchOutcome out;
+    if (!run_fetch(INTERNAL_FUNCTION_PARAM_PASSTHRU, out)) RETURN_THROWS();
+    array_init_size(return_value, static_cast<uint32_t>(out.ids.size()));
+    for (size_t i = 0; i < out.slots.size(); ++i) {
+        const Slot& slot = out.slots[i];
+        if (slot.missing) continue;
         zval item;
-        build_item(&item, served, options.max_age, answer.now);
-        /* An id of digits only becomes an integer key, as PHP arrays always do. */
-        zend_symtable_str_update(Z_ARRVAL_P(return_value), served.meta.video_id.data(), served.meta.video_id.size(),
-                                 &item);
+        slot_item(out, slot, &item);
+        if (slot.entry) {
+            vault_metadata_php::local_cache_add_to(Z_ARRVAL_P(return_value), slot.entry, &item);
+        } else {
+            /* An id of digits only becomes an integer key, as PHP arrays always do. */
+            zend_symtable_str_update(Z_ARRVAL_P(return_value), out.ids[i].data(), out.ids[i].size(), &item);
+        }
     }
 }
 
 PHP_FUNCTION(vault_metadata_fetch_batch_detailed) {
-    BatchAnswer answer;
-    vault_metadata::FetchOptions options;
-    bool empty_input = false;
-    if (!run_fetch(INTERNAL_FUNCTION_PARAM_PASSTHRU, answer, options, empty_input)) RETURN_THROWS();
+    FetchOutcome out;
+    if (!run_fetch(INTERNAL_FUNCTION_PARAM_PASSTHRU, out)) RETURN_THROWS();
     zval fresh, refreshed, stale, missing;
     array_init(&fresh);
     array_init(&refreshed);
     array_init(&stale);
-    array_init_size(&missing, static_cast<uint32_t>(answer.missing.size()));
-    for (const ServedItem& served : answer.items) {
+    array_init(&missing);
+    for (size_t i = 0; i < out.slots.size(); ++i) {
+        const Slot& slot = out.slots[i];
+        if (slot.missing) {
+            add_next_index_stringl(&missing, out.ids[i].data(), out.ids[i].size());
+            continue;
+        }
         zval item;
-        build_item(&item, served, options.max_age, answer.now);
-        zval* list = served.how == Served::fresh ? &fresh : served.how == Served::refreshed ? &refreshed : &stale;
+        slot_item(out, slot, &item);
+        zval* list = slot.how == Served::fresh ? &fresh : slot.how == Served::refreshed ? &refreshed : &stale;
         add_next_index_zval(list, &item);
     }
-    for (const std::string& id : answer.missing) add_next_index_stringl(&missing, id.data(), id.size());
 
     int64_t quota_remaining = 0;
     try {
@@ -323,7 +309,6 @@ PHP_FUNCTION(vault_metadata_fetch_batch_detailed) {
     add_assoc_zval(return_value, "missing", &missing);
     add_assoc_long(return_value, "quota_remaining", quota_remaining);
     add_assoc_stringl(return_value, "correlation_id", correlation_id.data(), correlation_id.size());
-    (void)empty_input;
 }
 
 PHP_FUNCTION(vault_metadata_available) {

@@ -34,6 +34,7 @@ ZEND_BEGIN_MODULE_GLOBALS(vault_metadata)
     char* redis_url;
     zend_long refresh_interval;
     zend_long refresh_budget_units;
+    zend_long local_cache_items;
     char* metrics_url;
     zend_long metrics_flush_interval;
     char* indexnow_endpoint;

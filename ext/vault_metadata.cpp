@@ -12,6 +12,7 @@ extern "C" {
 #include <cstring>
 
 #include "engine.h"
+#include "local_cache.h"
 #include "log.h"
 #include "vault_metadata_arginfo.h"
 
@@ -117,6 +118,8 @@ PHP_INI_BEGIN()
                       zend_vault_metadata_globals, vault_metadata_globals)
     STD_PHP_INI_ENTRY("vault_metadata.refresh_budget_units", "5", PHP_INI_ALL, OnUpdateNonNegative,
                       refresh_budget_units, zend_vault_metadata_globals, vault_metadata_globals)
+    STD_PHP_INI_ENTRY("vault_metadata.local_cache_items", "4096", PHP_INI_ALL, OnUpdateNonNegative,
+                      local_cache_items, zend_vault_metadata_globals, vault_metadata_globals)
     STD_PHP_INI_ENTRY("vault_metadata.metrics_url", "", PHP_INI_ALL, OnUpdateString, metrics_url,
                       zend_vault_metadata_globals, vault_metadata_globals)
     STD_PHP_INI_ENTRY("vault_metadata.metrics_flush_interval", "60", PHP_INI_ALL, OnUpdatePositive,
@@ -151,6 +154,7 @@ static PHP_MINIT_FUNCTION(vault_metadata) {
 
 static PHP_MSHUTDOWN_FUNCTION(vault_metadata) {
     vault_metadata::Engine::shutdown_this_process(std::chrono::milliseconds(1500));
+    vault_metadata_php::local_cache_shutdown();
     php_vault_metadata_flush_log();
     vault_metadata::Engine::global_cleanup();
     UNREGISTER_INI_ENTRIES();
@@ -159,6 +163,12 @@ static PHP_MSHUTDOWN_FUNCTION(vault_metadata) {
 
 static PHP_RSHUTDOWN_FUNCTION(vault_metadata) {
     php_vault_metadata_flush_log();
+    return SUCCESS;
+}
+
+/* After the request's variables are gone: what the local cache replaced may be freed. */
+static ZEND_MODULE_POST_ZEND_DEACTIVATE_D(vault_metadata) {
+    vault_metadata_php::local_cache_release_retired();
     return SUCCESS;
 }
 
@@ -203,7 +213,7 @@ zend_module_entry vault_metadata_module_entry = {
     PHP_MODULE_GLOBALS(vault_metadata),
     PHP_GINIT(vault_metadata),
     NULL,
-    NULL,
+    ZEND_MODULE_POST_ZEND_DEACTIVATE_N(vault_metadata),
     STANDARD_MODULE_PROPERTIES_EX,
 };
 

@@ -270,6 +270,11 @@ int64_t ProcessEngine::prefetch(const std::vector<std::string>& ids, const Engin
     return static_cast<int64_t>(job->ids.size());
 }
 
+void ProcessEngine::note_requested(const std::vector<std::string>& ids) {
+    std::lock_guard lock(mutex_);
+    requested_.insert(ids.begin(), ids.end());
+}
+
 QuotaView ProcessEngine::quota(const EngineSettings& settings) {
     QuotaView view;
     view.backend = "sqlite";

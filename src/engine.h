@@ -86,6 +86,9 @@ public:
     // Hands the stale and missing ids to the loop thread without waiting; returns how many.
     virtual int64_t prefetch(const std::vector<std::string>& ids, const EngineSettings& settings) = 0;
     virtual QuotaView quota(const EngineSettings& settings) = 0;
+    // Ids served from elsewhere (the glue's own cache) that will soon go stale: candidates
+    // for the background refresh.
+    virtual void note_requested(const std::vector<std::string>& ids) = 0;
     virtual bool loop_thread_alive() const noexcept = 0;
 };
 

@@ -67,6 +67,7 @@ public:
                             const EngineSettings& settings) override;
     int64_t prefetch(const std::vector<std::string>& ids, const EngineSettings& settings) override;
     QuotaView quota(const EngineSettings& settings) override;
+    void note_requested(const std::vector<std::string>& ids) override;
     bool loop_thread_alive() const noexcept override { return loop_alive_.load(); }
 
     bool stop(std::chrono::milliseconds bound) noexcept;
