@@ -988,9 +988,14 @@ class Handler(BaseHTTPRequestHandler):
         if body and self.command != "HEAD":
             self.wfile.write(body)
 
-    def _read_json(self):
+    def _consume_body(self):
+        # Read the whole body before answering, whether or not the handler wants it: on a
+        # kept-alive connection an unread body would be taken for the next request line.
         length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length > 0 else b""
+        self._raw_body = self.rfile.read(length) if length > 0 else b""
+
+    def _read_json(self):
+        raw = getattr(self, "_raw_body", b"")
         if not raw.strip():
             return {}
         try:
@@ -1008,6 +1013,7 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch("POST")
 
     def _dispatch(self, method):
+        self._consume_body()
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
         try:

@@ -14,6 +14,8 @@ struct HttpClient::Transfer {
     HttpResult result;
     Callback done;
     char error_buffer[CURL_ERROR_SIZE];
+    std::string request_body;
+    curl_slist* headers = nullptr;
 };
 
 struct HttpClient::SocketContext {
@@ -50,7 +52,25 @@ HttpClient::~HttpClient() {
 }
 
 void HttpClient::get(const std::string& url, int64_t timeout_ms, Callback done) {
-    auto* t = new Transfer{this, curl_easy_init(), {}, std::move(done), {}};
+    Transfer* t = start(url, timeout_ms, std::move(done));
+    transfers_.insert(t);
+    curl_multi_add_handle(multi_, t->easy);
+}
+
+void HttpClient::post(const std::string& url, std::string body, const std::string& content_type,
+                      int64_t timeout_ms, Callback done) {
+    Transfer* t = start(url, timeout_ms, std::move(done));
+    t->request_body = std::move(body);
+    t->headers = curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str());
+    curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+    curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->request_body.data());
+    curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->request_body.size()));
+    transfers_.insert(t);
+    curl_multi_add_handle(multi_, t->easy);
+}
+
+HttpClient::Transfer* HttpClient::start(const std::string& url, int64_t timeout_ms, Callback done) {
+    auto* t = new Transfer{this, curl_easy_init(), {}, std::move(done), {}, {}, nullptr};
     CURL* e = t->easy;
     curl_easy_setopt(e, CURLOPT_URL, url.c_str());
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
@@ -71,8 +91,7 @@ void HttpClient::get(const std::string& url, int64_t timeout_ms, Callback done) 
         // Wait for a multiplexed HTTP/2 connection instead of opening one per chunk.
         curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     }
-    transfers_.insert(t);
-    curl_multi_add_handle(multi_, e);
+    return t;
 }
 
 size_t HttpClient::on_body(char* data, size_t size, size_t count, void* opaque) {
@@ -180,6 +199,7 @@ void HttpClient::collect_finished() {
         }
         curl_multi_remove_handle(multi_, t->easy);
         curl_easy_cleanup(t->easy);
+        curl_slist_free_all(t->headers);
         transfers_.erase(t);
         finished.push_back(t);
     }
@@ -197,6 +217,7 @@ void HttpClient::close() {
     for (Transfer* t : transfers_) {
         curl_multi_remove_handle(multi_, t->easy);
         curl_easy_cleanup(t->easy);
+        curl_slist_free_all(t->headers);
         delete t;
     }
     transfers_.clear();

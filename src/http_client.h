@@ -34,6 +34,9 @@ public:
 
     // Starts a GET; `done` runs on the loop thread exactly once, unless close() comes first.
     void get(const std::string& url, int64_t timeout_ms, Callback done);
+    // Starts a POST of `body` with this content type; same contract as get().
+    void post(const std::string& url, std::string body, const std::string& content_type, int64_t timeout_ms,
+              Callback done);
     // Aborts every transfer without calling its callback and closes the libuv handles;
     // the loop must run until they are closed before the client is destroyed.
     void close();
@@ -46,6 +49,7 @@ public:
 
 private:
     struct Transfer;
+    Transfer* start(const std::string& url, int64_t timeout_ms, Callback done);
 
     static int on_socket(CURL* easy, curl_socket_t fd, int action, void* client, void* socket_context);
     static int on_timer(CURLM* multi, long timeout_ms, void* client);
