@@ -65,6 +65,11 @@ const char* const kMigrations[] = {
     "  handle TEXT,"
     "  fetched_at INTEGER NOT NULL"
     ") WITHOUT ROWID;",
+
+    "CREATE TABLE IF NOT EXISTS markers ("
+    "  name TEXT PRIMARY KEY,"
+    "  value INTEGER NOT NULL"
+    ") WITHOUT ROWID;",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == CacheStore::kSchemaVersion);
 
@@ -412,6 +417,33 @@ std::optional<std::pair<std::string, int64_t>> CacheConnection::lease_holder(con
     if (sqlite3_step(stmt) != SQLITE_ROW) return std::nullopt;
     return std::make_pair(std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))),
                           sqlite3_column_int64(stmt, 1));
+}
+
+std::optional<int64_t> CacheConnection::marker(const std::string& name) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT value FROM markers WHERE name = ?1", -1, &stmt, nullptr) != SQLITE_OK) {
+        return std::nullopt;
+    }
+    bind_text(stmt, 1, name);
+    std::optional<int64_t> value;
+    if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+}
+
+bool CacheConnection::set_marker(const std::string& name, int64_t value) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "INSERT INTO markers (name, value) VALUES (?1, ?2) "
+                           "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                           -1, &stmt, nullptr) != SQLITE_OK) {
+        return false;
+    }
+    bind_text(stmt, 1, name);
+    sqlite3_bind_int64(stmt, 2, value);
+    bool ok = sqlite3_step(stmt) == SQLITE_DONE;
+    sqlite3_finalize(stmt);
+    return ok;
 }
 
 bool CacheConnection::exec_simple(const char* sql) {

@@ -82,6 +82,10 @@ public:
     bool begin_read() { return exec_simple("BEGIN"); }
     void end_read() { exec_simple("COMMIT"); }
 
+    // Small host-wide facts (what was last pushed to the metrics server).
+    std::optional<int64_t> marker(const std::string& name);
+    bool set_marker(const std::string& name, int64_t value);
+
     // A passive WAL checkpoint; run by the lease holder only.
     bool checkpoint();
 
@@ -153,7 +157,7 @@ public:
     // True when the last migration rebuilt a damaged file.
     bool was_rebuilt() const noexcept { return rebuilt_; }
 
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
 
 private:
     explicit CacheStore(CacheOptions options) : options_(std::move(options)) {}

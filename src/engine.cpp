@@ -122,23 +122,86 @@ std::shared_ptr<FetchJob> ProcessEngine::make_job(const EngineSettings& settings
                                  settings.quota_daily_units};
     job->store = store;
     job->ledger = ledger_for(settings);
+    job->telemetry = telemetry_for(settings);
     return job;
+}
+
+std::shared_ptr<Telemetry> ProcessEngine::telemetry_for(const EngineSettings& settings) {
+    std::string path = settings.db_path + ".telemetry";
+    if (telemetry_ && telemetry_path_ == path) return telemetry_;
+    std::string error;
+    telemetry_path_ = path;
+    telemetry_ = Telemetry::open(path, &error);
+    if (!telemetry_ || !telemetry_->shared()) {
+        log_event(LogLevel::warning, "telemetry_not_shared", "", ErrorClass::none, error);
+    }
+    return telemetry_;
+}
+
+Telemetry* ProcessEngine::telemetry(const EngineSettings& settings) {
+    return telemetry_for(settings).get();
+}
+
+HealthView ProcessEngine::health(const EngineSettings& settings) {
+    HealthView view;
+    std::shared_ptr<CacheStore> store = store_for(settings);
+    if (!store) {
+        view.cache_error = "the cache could not be opened";
+    } else if (access(settings.db_path.c_str(), R_OK | W_OK) != 0) {
+        view.cache_error = "the cache file is not writable";
+    } else {
+        std::string error;
+        auto conn = store->acquire(&error);
+        if (!conn) {
+            view.cache_error = error;
+        } else if (conn->count_videos() < 0) {
+            view.cache_error = "the cache cannot be read";
+        } else {
+            view.cache_reachable = true;
+        }
+        view.pool_size = settings.pool_size;
+        view.pool_open = store->open_connections();
+        view.pool_idle = store->idle_connections();
+    }
+    ensure_loop_thread();
+    view.loop_thread_alive = loop_alive_.load();
+    if (std::shared_ptr<Telemetry> t = telemetry_for(settings)) {
+        Telemetry::LastUpstream last = t->last_upstream();
+        view.last_success_at = last.success_at_ms / 1000;
+        view.last_error_at = last.error_at_ms / 1000;
+        view.last_error_class = last.error_class;
+        view.telemetry_shared = t->shared();
+    }
+    view.ok = view.cache_reachable && view.loop_thread_alive;
+    return view;
+}
+
+void ProcessEngine::indexnow_submit(std::vector<std::string> urls, const EngineSettings& settings) {
+    if (urls.empty()) return;
+    share_context(settings, store_for(settings));
+    if (!ensure_loop_thread()) return;
+    std::lock_guard lock(mutex_);
+    for (std::string& url : urls) indexnow_queue_.push_back(std::move(url));
+    uv_async_send(&wakeup_);
 }
 
 void ProcessEngine::share_context(const EngineSettings& settings, const std::shared_ptr<CacheStore>& store) {
     std::shared_ptr<QuotaLedger> ledger = ledger_for(settings);
+    std::shared_ptr<Telemetry> telemetry = telemetry_for(settings);
     std::lock_guard lock(mutex_);
-    if (has_context_ && context_.store == store && context_.ledger == ledger && context_.settings == settings) {
+    if (has_context_ && context_.store == store && context_.ledger == ledger && context_.telemetry == telemetry &&
+        context_.settings == settings) {
         return;
     }
     context_.settings = settings;
     context_.store = store;
     context_.ledger = ledger;
+    context_.telemetry = telemetry;
     has_context_ = true;
 }
 
 BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, const FetchOptions& options,
-                                       const EngineSettings& settings) {
+                                       const EngineSettings& settings, const std::string& correlation_id) {
     BatchAnswer answer;
     const int64_t now = unix_now();
     answer.now = now;
@@ -191,6 +254,7 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
     const bool may_call = settings.enabled && !(settings.api_key.empty() && settings.api_base == kDefaultApiBase);
     if (!needed.empty() && may_call) {
         job = make_job(settings, store);
+        job->correlation_id = correlation_id;
         for (size_t i : needed) job->ids.push_back(ids[i]);
         job->unsettled = job->ids.size();
         {
@@ -212,7 +276,13 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
 
     answer.items.reserve(ids.size());
     std::unique_lock<std::mutex> job_lock;
-    if (job) job_lock = std::unique_lock(job->mutex);
+    if (job) {
+        job_lock = std::unique_lock(job->mutex);
+        // Ids still unsettled when the caller stopped waiting count as a timeout.
+        answer.upstream_error = job->unsettled > 0 && job->upstream_error == ErrorClass::none
+                                    ? ErrorClass::timeout
+                                    : job->upstream_error;
+    }
     for (size_t i = 0; i < ids.size(); ++i) {
         if (known_absent[i]) {
             answer.missing.push_back(ids[i]);

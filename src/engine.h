@@ -32,6 +32,9 @@ struct EngineSettings {
     int64_t refresh_interval = 90;
     int64_t refresh_budget_units = 5;  // units one background refresh round may spend
     std::string quota_backend = "sqlite";
+    std::string metrics_url;            // VictoriaMetrics import endpoint; empty = off
+    int64_t metrics_flush_interval = 60;
+    std::string indexnow_endpoint, indexnow_key, indexnow_key_location, indexnow_host;
 
     bool operator==(const EngineSettings&) const = default;
 };
@@ -53,6 +56,7 @@ struct BatchAnswer {
     std::vector<ServedItem> items;     // request order, only ids that have metadata
     std::vector<std::string> missing;  // request order
     int64_t now = 0;                   // the clock the freshness was judged by
+    ErrorClass upstream_error = ErrorClass::none;  // why some ids could not be fetched, if any
 };
 
 struct QuotaView {
@@ -64,6 +68,19 @@ struct QuotaView {
     bool ok = false;
     std::string backend = "sqlite";
 };
+
+struct HealthView {
+    bool ok = false;
+    bool cache_reachable = false;
+    std::string cache_error;
+    int64_t pool_size = 0, pool_open = 0, pool_idle = 0;
+    bool loop_thread_alive = false;
+    int64_t last_success_at = 0, last_error_at = 0;  // Unix seconds, 0 = never
+    ErrorClass last_error_class = ErrorClass::none;
+    bool telemetry_shared = false;
+};
+
+class Telemetry;
 
 class Engine {
 public:
@@ -81,8 +98,9 @@ public:
     virtual ~Engine() = default;
 
     // `ids` are distinct, valid video ids. Never throws for operational failures.
+    // `correlation_id` labels the log lines of this call, in this thread and the loop's.
     virtual BatchAnswer fetch_batch(const std::vector<std::string>& ids, const FetchOptions& options,
-                                    const EngineSettings& settings) = 0;
+                                    const EngineSettings& settings, const std::string& correlation_id = {}) = 0;
     // Hands the stale and missing ids to the loop thread without waiting; returns how many.
     virtual int64_t prefetch(const std::vector<std::string>& ids, const EngineSettings& settings) = 0;
     virtual QuotaView quota(const EngineSettings& settings) = 0;
@@ -90,6 +108,11 @@ public:
     // for the background refresh.
     virtual void note_requested(const std::vector<std::string>& ids) = 0;
     virtual bool loop_thread_alive() const noexcept = 0;
+    virtual HealthView health(const EngineSettings& settings) = 0;
+    // The host-wide telemetry file beside the cache (private memory when it cannot be mapped).
+    virtual Telemetry* telemetry(const EngineSettings& settings) = 0;
+    // Queues URLs (already checked) for the loop thread to post to IndexNow.
+    virtual void indexnow_submit(std::vector<std::string> urls, const EngineSettings& settings) = 0;
 };
 
 // "libuv 1.44.2, libcurl 7.88.1, ..." pieces for phpinfo().

@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "http_client.h"
 #include "quota_ledger.h"
+#include "telemetry.h"
 
 namespace vault_metadata {
 
@@ -43,12 +44,15 @@ struct FetchJob {
     std::shared_ptr<QuotaLedger> ledger;
     int64_t max_units = -1;          // -1: as many chunks as the ids need
     bool wait_for_others = true;     // false: ids another process is fetching are skipped
+    std::string correlation_id;      // of the PHP call, for the loop thread's log lines
+    std::shared_ptr<Telemetry> telemetry;
 
     std::mutex mutex;
     std::condition_variable settled_cv;
     size_t unsettled = 0;
     std::unordered_map<std::string, VideoMeta> fetched;
     std::unordered_set<std::string> omitted;
+    ErrorClass upstream_error = ErrorClass::none;  // why an id could not be fetched
 };
 
 // What the loop thread's timers work with, refreshed from every PHP call.
@@ -56,6 +60,7 @@ struct LoopContext {
     EngineSettings settings;
     std::shared_ptr<CacheStore> store;
     std::shared_ptr<QuotaLedger> ledger;
+    std::shared_ptr<Telemetry> telemetry;
 };
 
 class ProcessEngine final : public Engine {
@@ -64,11 +69,14 @@ public:
     ~ProcessEngine() override = default;
 
     BatchAnswer fetch_batch(const std::vector<std::string>& ids, const FetchOptions& options,
-                            const EngineSettings& settings) override;
+                            const EngineSettings& settings, const std::string& correlation_id) override;
     int64_t prefetch(const std::vector<std::string>& ids, const EngineSettings& settings) override;
     QuotaView quota(const EngineSettings& settings) override;
     void note_requested(const std::vector<std::string>& ids) override;
     bool loop_thread_alive() const noexcept override { return loop_alive_.load(); }
+    HealthView health(const EngineSettings& settings) override;
+    Telemetry* telemetry(const EngineSettings& settings) override;
+    void indexnow_submit(std::vector<std::string> urls, const EngineSettings& settings) override;
 
     bool stop(std::chrono::milliseconds bound) noexcept;
     pid_t pid() const noexcept { return pid_; }
@@ -95,6 +103,9 @@ private:
         std::vector<std::string> omitted;
         std::vector<std::string> claimed;  // released when the round is written
         int timers_closing = 0;
+        std::string correlation_id;
+        ErrorClass error = ErrorClass::none;  // the last failure of any chunk
+        std::shared_ptr<Telemetry> telemetry;
     };
     // An id another process is fetching: polled in the cache until it lands.
     struct ForeignWait {
@@ -115,11 +126,13 @@ private:
     void finish_chunk(Chunk* chunk);
     void finish_round(Round* round);
     void fetch_channel_handles(Round* round);
-    void settle(const std::string& id, const VideoMeta* item, bool omitted);
+    void settle(const std::string& id, const VideoMeta* item, bool omitted, ErrorClass error);
     void poll_foreign_claims();
     void housekeeping();
     void flush_requests(const LoopContext& context);
     void refresh_round(const LoopContext& context);
+    void push_metrics(const LoopContext& context, bool lease_holder);
+    void post_indexnow(const LoopContext& context);
 
     // --- PHP thread (engine.cpp) ---
     bool ensure_loop_thread();
@@ -127,6 +140,7 @@ private:
     std::shared_ptr<CacheStore> store_for(const EngineSettings& settings);
     std::shared_ptr<QuotaLedger> ledger_for(const EngineSettings& settings);
     std::shared_ptr<FetchJob> make_job(const EngineSettings& settings, const std::shared_ptr<CacheStore>& store);
+    std::shared_ptr<Telemetry> telemetry_for(const EngineSettings& settings);
     void share_context(const EngineSettings& settings, const std::shared_ptr<CacheStore>& store);
 
     const pid_t pid_;
@@ -137,6 +151,7 @@ private:
     std::condition_variable stopped_cv_;
     std::deque<std::shared_ptr<FetchJob>> queue_;
     std::unordered_set<std::string> requested_;  // ids to note for the background refresh
+    std::vector<std::string> indexnow_queue_;     // URLs waiting for the loop thread
     LoopContext context_;
     bool has_context_ = false;
     bool stopping_ = false;
@@ -156,6 +171,8 @@ private:
     int64_t ledger_retry_at_ = 0;
     bool warned_no_key_ = false;
     bool warned_backend_ = false;
+    std::shared_ptr<Telemetry> telemetry_;
+    std::string telemetry_path_;
 
     // Loop thread only.
     std::unique_ptr<HttpClient> http_;
@@ -166,6 +183,18 @@ private:
     uv_timer_t housekeeping_timer_{};
     int64_t last_refresh_ms_ = 0;
     int64_t last_requests_flush_ms_ = 0;
+    // VictoriaMetrics pushes: the lease holder pushes completed minutes, with backoff.
+    int64_t metrics_next_push_ms_ = 0;
+    int metrics_failures_ = 0;
+    bool metrics_in_flight_ = false;
+    // IndexNow batches of at most 10,000 URLs, retried with backoff.
+    struct IndexNowBatch {
+        std::vector<std::string> urls;
+        int attempts = 0;
+        int64_t next_attempt_ms = 0;
+        bool in_flight = false;
+    };
+    std::deque<IndexNowBatch> indexnow_batches_;
     std::mt19937_64 jitter_{std::random_device{}()};
 };
 

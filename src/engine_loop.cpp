@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine_internal.h"
+#include "indexnow.h"
 #include "log.h"
 #include "retry_policy.h"
 #include "youtube_api.h"
@@ -22,6 +23,23 @@ constexpr uint64_t kClaimPollEveryMs = 20;
 constexpr int64_t kClaimGraceSeconds = 5;
 constexpr int64_t kChannelHandleTtlSeconds = 7 * 24 * 3600;
 const char* const kRefreshLease = "refresh";
+const char* const kMetricsPushedMarker = "metrics_pushed_through_ms";
+constexpr int64_t kMinuteMs = 60000;
+constexpr int kIndexNowMaxAttempts = 6;
+
+// Capped exponential backoff with full jitter, for pushes that are not upstream calls.
+int64_t backoff_ms(int failures, std::mt19937_64& random) {
+    int64_t ceiling = std::min<int64_t>(60000, int64_t{1000} << std::min(failures, 6));
+    return std::uniform_int_distribution<int64_t>(ceiling / 2, ceiling)(random);
+}
+
+std::string metrics_import_url(const std::string& configured) {
+    // A bare server address gets VictoriaMetrics' Prometheus import path.
+    if (configured.find("/api/") != std::string::npos) return configured;
+    std::string url = configured;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url + "/api/v1/import/prometheus";
+}
 
 std::string join_ids(const std::vector<std::string>& ids) {
     // Ids are [A-Za-z0-9_-] (video) or [A-Za-z0-9_-] (channel): only the commas need encoding.
@@ -151,7 +169,7 @@ void ProcessEngine::dispatch(const std::shared_ptr<FetchJob>& job) {
 
     for (ForeignClaim& claim : foreign) {
         if (!job->wait_for_others) {
-            settle(claim.video_id, nullptr, false);
+            settle(claim.video_id, nullptr, false, ErrorClass::none);
             continue;
         }
         foreign_waits_.push_back(ForeignWait{std::move(claim), job->store,
@@ -162,7 +180,8 @@ void ProcessEngine::dispatch(const std::shared_ptr<FetchJob>& job) {
     }
     if (mine.empty()) return;
 
-    auto* round = new Round{job->target, job->store, job->ledger, {}, 0, {}, {}, {}, 0};
+    auto* round = new Round{job->target, job->store, job->ledger, {}, 0, {}, {}, {}, 0,
+                            job->correlation_id, ErrorClass::none, job->telemetry};
     if (claimed) round->claimed = mine;
     rounds_.insert(round);
     for (size_t first = 0; first < mine.size(); first += kChunkSize) {
@@ -223,6 +242,7 @@ void ProcessEngine::on_chunk_answer(Chunk* chunk, HttpResult&& result) {
         std::vector<VideoMeta> items;
         std::string parse_error;
         if (parse_videos_list(result.body, unix_now(), items, &parse_error)) {
+            if (round->telemetry) round->telemetry->record_upstream(Telemetry::wall_clock_ms(), ErrorClass::none, 1);
             std::unordered_set<std::string> asked(chunk->ids.begin(), chunk->ids.end());
             std::unordered_set<std::string> returned;
             for (VideoMeta& item : items) {
@@ -241,6 +261,8 @@ void ProcessEngine::on_chunk_answer(Chunk* chunk, HttpResult&& result) {
     }
 
     if (error_class == ErrorClass::quota && round->ledger) round->ledger->mark_exhausted(unix_now());
+    if (round->telemetry) round->telemetry->record_upstream(Telemetry::wall_clock_ms(), error_class, 1);
+    round->error = error_class;
 
     std::optional<int64_t> retry_after;
     if (!result.retry_after.empty()) retry_after = parse_retry_after(result.retry_after, unix_now());
@@ -248,8 +270,8 @@ void ProcessEngine::on_chunk_answer(Chunk* chunk, HttpResult&& result) {
     double draw = std::uniform_real_distribution<double>(0.0, 1.0)(jitter_);
     std::optional<int64_t> delay =
         next_retry_delay_ms(RetryPolicy{}, error_class, chunk->attempts, retry_after, remaining, draw);
-    log_event(delay ? LogLevel::info : LogLevel::warning, delay ? "upstream_retry" : "upstream_failed", "",
-              error_class, reason);
+    log_event(delay ? LogLevel::info : LogLevel::warning, delay ? "upstream_retry" : "upstream_failed",
+              round->correlation_id, error_class, reason);
     if (delay) {
         if (!chunk->timer_open) {
             uv_timer_init(&loop_, &chunk->retry_timer);
@@ -318,7 +340,7 @@ void ProcessEngine::finish_round(Round* round) {
     for (auto& chunk : round->chunks) {
         for (const std::string& id : chunk->ids) {
             auto item = by_id.find(id);
-            settle(id, item == by_id.end() ? nullptr : item->second, omitted.count(id) > 0);
+            settle(id, item == by_id.end() ? nullptr : item->second, omitted.count(id) > 0, round->error);
         }
     }
     if (handles_missing) fetch_channel_handles(round);
@@ -342,7 +364,7 @@ void ProcessEngine::finish_round(Round* round) {
     }
 }
 
-void ProcessEngine::settle(const std::string& id, const VideoMeta* item, bool omitted) {
+void ProcessEngine::settle(const std::string& id, const VideoMeta* item, bool omitted, ErrorClass error) {
     auto waiters = in_flight_.find(id);
     if (waiters == in_flight_.end()) return;
     for (auto& job : waiters->second) {
@@ -351,6 +373,8 @@ void ProcessEngine::settle(const std::string& id, const VideoMeta* item, bool om
             job->fetched.emplace(id, *item);
         } else if (omitted) {
             job->omitted.insert(id);
+        } else if (job->upstream_error == ErrorClass::none) {
+            job->upstream_error = error == ErrorClass::none ? ErrorClass::quota : error;
         }
         if (--job->unsettled == 0) job->settled_cv.notify_all();
     }
@@ -414,9 +438,13 @@ void ProcessEngine::fetch_channel_handles(Round* round) {
         }
     };
 
+    std::shared_ptr<Telemetry> telemetry = round->telemetry;
     for (auto& ids : chunks) {
         http_->get(api_url(round->target, "channels", "snippet", ids), round->target.upstream_timeout_ms,
-                   [fetch, ids, on_all_answered](HttpResult&& result) {
+                   [fetch, ids, on_all_answered, telemetry](HttpResult&& result) {
+                       ErrorClass outcome = result.status == 0 ? result.transport_error
+                                                               : classify_http_response(result.status, result.body).error_class;
+                       if (telemetry) telemetry->record_upstream(Telemetry::wall_clock_ms(), outcome, 1);
                        if (result.status == 200) {
                            std::vector<std::pair<std::string, std::string>> handles;
                            if (parse_channels_list(result.body, handles)) {
@@ -454,7 +482,8 @@ void ProcessEngine::poll_foreign_claims() {
             still_waiting.push_back(std::move(wait));
             continue;
         }
-        settle(wait.claim.video_id, row ? &*row : nullptr, state == ClaimState::omitted);
+        settle(wait.claim.video_id, row ? &*row : nullptr, state == ClaimState::omitted,
+               state == ClaimState::pending ? ErrorClass::timeout : ErrorClass::none);
     }
     foreign_waits_.swap(still_waiting);
     if (foreign_waits_.empty()) uv_timer_stop(&poll_timer_);
@@ -476,6 +505,7 @@ void ProcessEngine::housekeeping() {
         last_requests_flush_ms_ = now_ms;
         flush_requests(context);
     }
+    post_indexnow(context);
     if (!context.store) return;
 
     // Everyone asks for the lease often, so that a dead holder is replaced within
@@ -484,6 +514,7 @@ void ProcessEngine::housekeeping() {
     const int64_t now = unix_now();
     auto conn = context.store->acquire();
     if (!conn || !conn->acquire_lease(kRefreshLease, holder_, now, now + interval_s + 1)) return;
+    push_metrics(context, true);
     if (last_refresh_ms_ != 0 && now_ms - last_refresh_ms_ < interval_s * 1000) return;
     last_refresh_ms_ = now_ms;
     conn->checkpoint();
@@ -535,6 +566,100 @@ void ProcessEngine::refresh_round(const LoopContext& context) {
     job->wait_for_others = false;
     log_event(LogLevel::info, "refresh_round", "", ErrorClass::none, std::to_string(job->ids.size()) + " id(s)");
     dispatch(job);
+}
+
+}  // namespace vault_metadata
+
+namespace vault_metadata {
+
+// One process per host (the lease holder) pushes the completed minutes that have not been
+// pushed yet; the marker in the cache survives a change of holder, so no minute goes twice.
+void ProcessEngine::push_metrics(const LoopContext& context, bool lease_holder) {
+    const EngineSettings& settings = context.settings;
+    if (!lease_holder || settings.metrics_url.empty() || !context.telemetry || metrics_in_flight_) return;
+    const int64_t now_ms = static_cast<int64_t>(uv_now(&loop_));
+    if (now_ms < metrics_next_push_ms_) return;
+    const int64_t wall_ms = Telemetry::wall_clock_ms();
+    int64_t since = wall_ms - 60 * kMinuteMs;
+    {
+        auto conn = context.store->acquire();
+        if (!conn) return;
+        if (std::optional<int64_t> pushed = conn->marker(kMetricsPushedMarker)) since = std::max(since, *pushed + kMinuteMs);
+    }
+    const int64_t current_minute = wall_ms - wall_ms % kMinuteMs;
+    std::string body = context.telemetry->prometheus_import_lines(wall_ms, since);
+    if (body.empty()) {
+        metrics_next_push_ms_ = now_ms + std::max<int64_t>(settings.metrics_flush_interval, 1) * 1000;
+        return;
+    }
+    metrics_in_flight_ = true;
+    std::shared_ptr<CacheStore> store = context.store;
+    const int64_t interval_ms = std::max<int64_t>(settings.metrics_flush_interval, 1) * 1000;
+    http_->post(metrics_import_url(settings.metrics_url), std::move(body), "text/plain", 10000,
+                [this, store, current_minute, interval_ms](HttpResult&& result) {
+                    metrics_in_flight_ = false;
+                    const int64_t at = static_cast<int64_t>(uv_now(&loop_));
+                    if (result.status >= 200 && result.status < 300) {
+                        metrics_failures_ = 0;
+                        metrics_next_push_ms_ = at + interval_ms;
+                        auto conn = store->acquire();
+                        if (conn) conn->set_marker(kMetricsPushedMarker, current_minute - kMinuteMs);
+                        return;
+                    }
+                    // Never blocks a PHP call: the next try waits, and the minutes stay unpushed.
+                    metrics_next_push_ms_ = at + std::min(interval_ms, backoff_ms(metrics_failures_++, jitter_));
+                    log_event(LogLevel::warning, "metrics_push_failed", "",
+                              result.status == 0 ? result.transport_error : ErrorClass::server,
+                              result.status ? "HTTP " + std::to_string(result.status) : result.transport_message);
+                });
+}
+
+void ProcessEngine::post_indexnow(const LoopContext& context) {
+    {
+        std::lock_guard lock(mutex_);
+        for (size_t first = 0; first < indexnow_queue_.size(); first += kIndexNowMaxBatch) {
+            size_t last = std::min(first + kIndexNowMaxBatch, indexnow_queue_.size());
+            IndexNowBatch batch;
+            batch.urls.assign(std::make_move_iterator(indexnow_queue_.begin() + static_cast<ptrdiff_t>(first)),
+                              std::make_move_iterator(indexnow_queue_.begin() + static_cast<ptrdiff_t>(last)));
+            indexnow_batches_.push_back(std::move(batch));
+        }
+        indexnow_queue_.clear();
+    }
+    const EngineSettings& settings = context.settings;
+    if (indexnow_batches_.empty() || settings.indexnow_endpoint.empty()) return;
+    const int64_t now_ms = static_cast<int64_t>(uv_now(&loop_));
+    for (IndexNowBatch& batch : indexnow_batches_) {
+        if (batch.in_flight || now_ms < batch.next_attempt_ms) continue;
+        batch.in_flight = true;
+        ++batch.attempts;
+        IndexNowBatch* target = &batch;
+        std::string body = indexnow_body(settings.indexnow_host, settings.indexnow_key,
+                                         settings.indexnow_key_location, batch.urls);
+        http_->post(settings.indexnow_endpoint, std::move(body), "application/json; charset=utf-8", 30000,
+                    [this, target](HttpResult&& result) {
+                        target->in_flight = false;
+                        IndexNowOutcome outcome = indexnow_outcome(result.status);
+                        if (outcome == IndexNowOutcome::retry && target->attempts < kIndexNowMaxAttempts) {
+                            target->next_attempt_ms =
+                                static_cast<int64_t>(uv_now(&loop_)) + backoff_ms(target->attempts - 1, jitter_);
+                            log_event(LogLevel::info, "indexnow_retry", "", ErrorClass::none,
+                                      "HTTP " + std::to_string(result.status));
+                            return;
+                        }
+                        if (outcome != IndexNowOutcome::done) {
+                            log_event(LogLevel::error, "indexnow_dropped", "", ErrorClass::none,
+                                      "HTTP " + std::to_string(result.status) + ", " +
+                                          std::to_string(target->urls.size()) + " URL(s)");
+                        }
+                        target->urls.clear();  // done or dropped: removed below
+                    });
+    }
+    // std::deque keeps the addresses of the other elements when erasing at either end only.
+    while (!indexnow_batches_.empty() && !indexnow_batches_.front().in_flight &&
+           indexnow_batches_.front().attempts > 0 && indexnow_batches_.front().urls.empty()) {
+        indexnow_batches_.pop_front();
+    }
 }
 
 }  // namespace vault_metadata
