@@ -280,6 +280,16 @@ bool CacheConnection::claim(const std::vector<std::string>& ids, const std::stri
 
 ClaimState CacheConnection::poll_claim(const ForeignClaim& claim, int64_t expired_before,
                                        std::optional<VideoMeta>& row) {
+    // The claim first: its holder writes the answer and releases the claim in one
+    // transaction, so once the claim is gone the answer (if any) is already visible.
+    {
+        sqlite3_stmt* stmt = statements_[kSelectClaim];
+        StatementScope scope{stmt};
+        bind_text(stmt, 1, claim.video_id);
+        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 1) >= expired_before) {
+            return ClaimState::pending;
+        }
+    }
     std::optional<VideoMeta> found = find_video(claim.video_id, nullptr);
     if (found && found->fetched_at >= claim.claimed_at) {
         row = std::move(found);
@@ -287,12 +297,6 @@ ClaimState CacheConnection::poll_claim(const ForeignClaim& claim, int64_t expire
     }
     std::optional<int64_t> omitted = negative_checked_at(claim.video_id, nullptr);
     if (omitted && *omitted >= claim.claimed_at) return ClaimState::omitted;
-    sqlite3_stmt* stmt = statements_[kSelectClaim];
-    StatementScope scope{stmt};
-    bind_text(stmt, 1, claim.video_id);
-    if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 1) >= expired_before) {
-        return ClaimState::pending;
-    }
     // Released without an answer (the other fetch failed) or its holder died.
     return ClaimState::abandoned;
 }

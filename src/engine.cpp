@@ -13,6 +13,7 @@
 #include <ctime>
 
 #include "engine_internal.h"
+#include "fork_guard.h"
 #include "log.h"
 #include "pacific_time.h"
 
@@ -391,17 +392,22 @@ namespace {
 
 ProcessEngine* g_engine = nullptr;
 
+pid_t g_pid = 0;
+
 void forget_inherited_engine() {
+    fork_guard_release();
     // In the child of fork(): the parent's thread does not exist here, its mutexes may be
     // held forever and its SQLite connections belong to the parent. Leak it all.
     g_engine = nullptr;
+    g_pid = getpid();
 }
 
 }  // namespace
 
 void Engine::global_init() noexcept {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    pthread_atfork(nullptr, nullptr, &forget_inherited_engine);
+    g_pid = getpid();
+    pthread_atfork(&fork_guard_prepare, &fork_guard_release, &forget_inherited_engine);
 }
 
 void Engine::global_cleanup() noexcept {
@@ -410,13 +416,14 @@ void Engine::global_cleanup() noexcept {
 }
 
 Engine& Engine::for_this_process() {
-    if (g_engine && g_engine->pid() != getpid()) g_engine = nullptr;
+    // g_pid follows fork() through the handler, sparing a getpid() system call per call.
+    if (g_engine && g_engine->pid() != g_pid) g_engine = nullptr;
     if (!g_engine) g_engine = new ProcessEngine();
     return *g_engine;
 }
 
 bool Engine::shutdown_this_process(std::chrono::milliseconds bound) noexcept {
-    if (!g_engine || g_engine->pid() != getpid()) return true;
+    if (!g_engine || g_engine->pid() != g_pid) return true;
     bool stopped = g_engine->stop(bound);
     if (stopped) {
         delete g_engine;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "engine_internal.h"
+#include "fork_guard.h"
 #include "indexnow.h"
 #include "log.h"
 #include "retry_policy.h"
@@ -93,6 +94,7 @@ void ProcessEngine::run_loop() {
 
     // uv_stop() came from on_wakeup after stopping_: abort transfers, close every handle,
     // and let the loop run the close callbacks.
+    std::unique_lock working(loop_work_guard());
     http_->close();
     for (Round* round : rounds_) {
         for (auto& chunk : round->chunks) {
@@ -105,13 +107,16 @@ void ProcessEngine::run_loop() {
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&housekeeping_timer_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&wakeup_), nullptr);
+    working.unlock();
     uv_run(&loop_, UV_RUN_DEFAULT);
+    working.lock();
     uv_loop_close(&loop_);
     http_.reset();
     for (Round* round : rounds_) delete round;
     rounds_.clear();
     in_flight_.clear();
     foreign_waits_.clear();
+    working.unlock();
     loop_alive_ = false;
     std::lock_guard lock(mutex_);
     loop_exited_ = true;
@@ -119,6 +124,7 @@ void ProcessEngine::run_loop() {
 }
 
 void ProcessEngine::on_wakeup(uv_async_t* async) {
+    LoopWorkScope working;
     auto* self = static_cast<ProcessEngine*>(async->data);
     bool stopping;
     {
@@ -285,6 +291,7 @@ void ProcessEngine::on_chunk_answer(Chunk* chunk, HttpResult&& result) {
 }
 
 void ProcessEngine::on_retry_timer(uv_timer_t* timer) {
+    LoopWorkScope working;
     auto* chunk = static_cast<Chunk*>(timer->data);
     auto* self = static_cast<ProcessEngine*>(timer->loop->data);
     Round* round = chunk->round;
@@ -462,6 +469,7 @@ void ProcessEngine::fetch_channel_handles(Round* round) {
 }
 
 void ProcessEngine::on_poll_timer(uv_timer_t* timer) {
+    LoopWorkScope working;
     static_cast<ProcessEngine*>(timer->data)->poll_foreign_claims();
 }
 
@@ -490,6 +498,7 @@ void ProcessEngine::poll_foreign_claims() {
 }
 
 void ProcessEngine::on_housekeeping_timer(uv_timer_t* timer) {
+    LoopWorkScope working;
     static_cast<ProcessEngine*>(timer->data)->housekeeping();
 }
 

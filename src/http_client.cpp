@@ -6,6 +6,8 @@
 #include <cstring>
 #include <vector>
 
+#include "fork_guard.h"
+
 namespace vault_metadata {
 
 struct HttpClient::Transfer {
@@ -147,6 +149,7 @@ int HttpClient::on_socket(CURL*, curl_socket_t fd, int action, void* opaque, voi
 }
 
 void HttpClient::on_poll(uv_poll_t* poll, int status, int events) {
+    LoopWorkScope working;
     auto* ctx = static_cast<SocketContext*>(poll->data);
     int flags = 0;
     if (status < 0) flags = CURL_CSELECT_ERR;
@@ -167,6 +170,7 @@ int HttpClient::on_timer(CURLM*, long timeout_ms, void* opaque) {
 }
 
 void HttpClient::on_timeout(uv_timer_t* timer) {
+    LoopWorkScope working;
     static_cast<HttpClient*>(timer->data)->drive(CURL_SOCKET_TIMEOUT, 0);
 }
 

@@ -2,7 +2,9 @@
 #include "http_client.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +27,12 @@ public:
         std::string port_file = dir_ + "/port";
         pid_ = fork();
         if (pid_ == 0) {
+            // Die with the test, and keep ctest's output pipe free: a surviving child holding it
+            // would make ctest wait forever.
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            int null_fd = open("/dev/null", O_WRONLY);
+            dup2(null_fd, STDOUT_FILENO);
+            dup2(null_fd, STDERR_FILENO);
             execlp("python3", "python3", script.c_str(), "--host", "127.0.0.1", "--port", "0", "--port-file",
                    port_file.c_str(), static_cast<char*>(nullptr));
             _exit(127);
