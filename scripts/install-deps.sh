@@ -11,6 +11,8 @@ packages=(
   googletest libgtest-dev
   # the emulator, the demo and the tests
   python3 curl sqlite3 valgrind faketime php8.2-fpm
+  # the web stack tests (tests/web): nginx in front of php-fpm, msgpack bodies, the edge Worker's node tests
+  nginx python3-msgpack nodejs
 )
 
 missing=()

@@ -32,3 +32,15 @@ function vault_metadata_prefetch(array $video_ids): int {}
  * limit, used, remaining, resets_at (next midnight America/Los_Angeles), exhausted, backend.
  */
 function vault_metadata_quota(): array {}
+
+/**
+ * The edge origin's POST /v1/metadata/batch in one call: takes the raw request body
+ * ({"video_ids": [...]} as msgpack or JSON, chosen by $content_type), fetches like
+ * vault_metadata_fetch_batch_detailed(), and returns the raw answer body in the request's
+ * encoding (fresh / stale_refreshed / stale / missing / quota_remaining), or an error body
+ * (400 bad body, 415 unknown content type). Returns
+ * ['status' => int, 'content_type' => string, 'body' => string, 'correlation_id' => string].
+ * Options: max_age, timeout_ms, allow_stale (as for fetch), max_body_bytes (default 65536),
+ * content_length (the request's declared length, so a body PHP did not buffer is still refused as too large).
+ */
+function vault_metadata_origin_respond(string $body, string $content_type, array $options = []): array {}

@@ -1,0 +1,280 @@
+/* vault_metadata_origin_respond(): the edge origin's POST /v1/metadata/batch in one call.
+ *
+ * The raw request body goes in, the raw answer body comes out: parsing (msgpack-c or simdjson)
+ * and encoding live in the core (src/origin_protocol), the fetch is the same as
+ * vault_metadata_fetch_batch_detailed()'s, and no PHP array is built for the items. */
+
+#include "php_vault_metadata.h"
+
+extern "C" {
+#include "main/php_open_temporary_file.h"
+#include "zend_exceptions.h"
+}
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "correlation_id.h"
+#include "engine.h"
+#include "local_cache.h"
+#include "origin_protocol.h"
+#include "ttl_policy.h"
+
+namespace {
+
+namespace origin = vault_metadata::origin;
+
+/* The settings of this request, read from INI every call; the same as functions.cpp's
+ * current_settings() (a copy, so that this file stays self-contained). */
+vault_metadata::EngineSettings origin_settings() {
+    vault_metadata::EngineSettings s;
+    s.enabled = VAULT_METADATA_G(enabled);
+    const char* db_path = VAULT_METADATA_G(db_path);
+    if (db_path && db_path[0]) {
+        s.db_path = db_path;
+    } else {
+        const char* tmp = php_get_temporary_directory();
+        s.db_path = std::string(tmp ? tmp : "/tmp") + "/vault_metadata.sqlite";
+    }
+    const char* quota_path = VAULT_METADATA_G(quota_path);
+    s.quota_path = quota_path && quota_path[0] ? std::string(quota_path) : s.db_path + ".quota";
+    s.api_key = vault_metadata::effective_api_key(VAULT_METADATA_G(api_key) ? VAULT_METADATA_G(api_key) : "");
+    std::string base = VAULT_METADATA_G(api_base) ? VAULT_METADATA_G(api_base) : "";
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    s.api_base = base.empty() ? vault_metadata::kDefaultApiBase : base;
+    s.upstream_timeout_ms = VAULT_METADATA_G(upstream_timeout_ms);
+    s.negative_ttl = VAULT_METADATA_G(negative_ttl);
+    s.quota_daily_units = VAULT_METADATA_G(quota_daily_units);
+    s.pool_size = VAULT_METADATA_G(pool_size);
+    s.mmap_size = VAULT_METADATA_G(mmap_size);
+    s.max_age = VAULT_METADATA_G(max_age);
+    s.refresh_interval = VAULT_METADATA_G(refresh_interval);
+    s.refresh_budget_units = VAULT_METADATA_G(refresh_budget_units);
+    s.quota_backend = VAULT_METADATA_G(quota_backend) ? VAULT_METADATA_G(quota_backend) : "sqlite";
+    return s;
+}
+
+struct OriginOptions {
+    vault_metadata::FetchOptions fetch;
+    origin::Limits limits;
+    zend_long content_length = -1;  // the request's Content-Length header, when the caller knows it
+};
+
+#define VM_ORIGIN_KNOWN_OPTIONS "max_age, timeout_ms, allow_stale, max_body_bytes, content_length"
+
+bool read_long_option(zval* value, const char* name, zend_long min, zend_long& out) {
+    if (Z_TYPE_P(value) != IS_LONG) {
+        zend_argument_type_error(3, "option \"%s\" must be of type int, %s given", name, zend_zval_type_name(value));
+        return false;
+    }
+    if (Z_LVAL_P(value) < min) {
+        zend_argument_value_error(3, "option \"%s\" must be greater than or equal to " ZEND_LONG_FMT, name, min);
+        return false;
+    }
+    out = Z_LVAL_P(value);
+    return true;
+}
+
+/* Options are the caller's (the front controller's), not the request's: a mistake in them is
+ * a TypeError / ValueError like every other function of the extension. */
+bool parse_origin_options(HashTable* input, OriginOptions& o) {
+    o.fetch.max_age = VAULT_METADATA_G(max_age);
+    o.fetch.timeout_ms = VAULT_METADATA_G(fetch_timeout_ms);
+    o.fetch.allow_stale = true;
+    o.limits.max_body_bytes = origin::kDefaultMaxBodyBytes;
+    o.limits.max_ids = static_cast<size_t>(VAULT_METADATA_G(max_batch));
+    if (!input) return true;
+    zend_ulong num_key;
+    zend_string* key;
+    zval* value;
+    ZEND_HASH_FOREACH_KEY_VAL(input, num_key, key, value) {
+        ZVAL_DEREF(value);
+        zend_long v = 0;
+        if (!key) {
+            zend_argument_value_error(3, "contains an unknown option at key " ZEND_ULONG_FMT
+                                         " (known: " VM_ORIGIN_KNOWN_OPTIONS ")", num_key);
+            return false;
+        }
+        if (zend_string_equals_literal(key, "max_age")) {
+            if (!read_long_option(value, "max_age", 0, v)) return false;
+            o.fetch.max_age = v;
+        } else if (zend_string_equals_literal(key, "timeout_ms")) {
+            if (!read_long_option(value, "timeout_ms", 0, v)) return false;
+            o.fetch.timeout_ms = v;
+        } else if (zend_string_equals_literal(key, "allow_stale")) {
+            if (Z_TYPE_P(value) != IS_TRUE && Z_TYPE_P(value) != IS_FALSE) {
+                zend_argument_type_error(3, "option \"allow_stale\" must be of type bool, %s given",
+                                         zend_zval_type_name(value));
+                return false;
+            }
+            o.fetch.allow_stale = Z_TYPE_P(value) == IS_TRUE;
+        } else if (zend_string_equals_literal(key, "max_body_bytes")) {
+            if (!read_long_option(value, "max_body_bytes", 1, v)) return false;
+            o.limits.max_body_bytes = static_cast<size_t>(v);
+        } else if (zend_string_equals_literal(key, "content_length")) {
+            if (Z_TYPE_P(value) == IS_NULL) continue;
+            if (!read_long_option(value, "content_length", 0, v)) return false;
+            o.content_length = v;
+        } else {
+            zend_argument_value_error(3, "contains an unknown option \"%.*s\" (known: " VM_ORIGIN_KNOWN_OPTIONS ")",
+                                      static_cast<int>(std::min<size_t>(ZSTR_LEN(key), 40)), ZSTR_VAL(key));
+            return false;
+        }
+    }
+    ZEND_HASH_FOREACH_END();
+    return true;
+}
+
+/* The engine's answer for `ids`, split the way the edge reads it. `metas` owns copies of the
+ * items served from the glue's cache, so that `answer` can point at them. */
+struct OriginFetch {
+    vault_metadata::BatchAnswer engine_answer;
+    std::vector<vault_metadata::VideoMeta> local_metas;
+    origin::Answer answer;
+};
+
+void run_origin_fetch(const std::vector<std::string>& ids, const vault_metadata::FetchOptions& options,
+                      OriginFetch& out) {
+    using vault_metadata::Served;
+    const vault_metadata::EngineSettings settings = origin_settings();
+    vault_metadata_php::local_cache_configure(settings.db_path, VAULT_METADATA_G(local_cache_items));
+    const int64_t now = static_cast<int64_t>(time(nullptr));
+
+    /* As in run_fetch(): the glue's cache first, then the engine for the rest. */
+    enum class From { missing, local, engine };
+    std::vector<From> from(ids.size(), From::missing);
+    std::vector<size_t> local_index(ids.size(), 0);
+    std::vector<std::string> misses;
+    std::vector<size_t> miss_slots;
+    std::vector<std::string> soon_stale;
+    const int64_t refresh_horizon = options.max_age - 2 * settings.refresh_interval;
+    out.local_metas.reserve(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const auto* entry = vault_metadata_php::local_cache_find(ids[i], now, options.max_age);
+        if (!entry) {
+            misses.push_back(ids[i]);
+            miss_slots.push_back(i);
+            continue;
+        }
+        from[i] = From::local;
+        local_index[i] = out.local_metas.size();
+        out.local_metas.push_back(vault_metadata_php::local_cache_meta(entry));
+        if (now - vault_metadata_php::local_cache_fetched_at(entry) >= refresh_horizon) soon_stale.push_back(ids[i]);
+    }
+    try {
+        vault_metadata::Engine& engine = vault_metadata::Engine::for_this_process();
+        if (!misses.empty()) out.engine_answer = engine.fetch_batch(misses, options, settings);
+        if (!soon_stale.empty()) engine.note_requested(soon_stale);
+    } catch (...) {
+        out.engine_answer = vault_metadata::BatchAnswer{};
+    }
+    std::vector<const vault_metadata::ServedItem*> served(ids.size(), nullptr);
+    size_t next = 0;
+    for (size_t j = 0; j < misses.size(); ++j) {
+        const auto& items = out.engine_answer.items;
+        if (next >= items.size() || items[next].meta.video_id != misses[j]) continue;
+        const vault_metadata::ServedItem& item = items[next++];
+        served[miss_slots[j]] = &item;
+        from[miss_slots[j]] = From::engine;
+        if (item.how != Served::stale) vault_metadata_php::local_cache_store(item.meta, now);
+    }
+
+    for (size_t i = 0; i < ids.size(); ++i) {
+        switch (from[i]) {
+            case From::missing:
+                out.answer.missing.push_back(ids[i]);
+                break;
+            case From::local: {
+                const vault_metadata::VideoMeta& meta = out.local_metas[local_index[i]];
+                out.answer.fresh.push_back({&meta, vault_metadata::edge_ttl(meta, options.max_age, now, false)});
+                break;
+            }
+            case From::engine: {
+                const vault_metadata::ServedItem& item = *served[i];
+                const bool stale = item.how == Served::stale;
+                origin::AnswerItem a{&item.meta, vault_metadata::edge_ttl(item.meta, options.max_age, now, stale)};
+                (item.how == Served::fresh ? out.answer.fresh
+                 : item.how == Served::refreshed ? out.answer.stale_refreshed
+                                                 : out.answer.stale)
+                    .push_back(a);
+                break;
+            }
+        }
+    }
+    try {
+        out.answer.quota_remaining = vault_metadata::Engine::for_this_process().quota(settings).remaining;
+    } catch (...) {
+    }
+}
+
+void return_response(zval* return_value, int status, origin::Encoding encoding, const std::string& body,
+                     const std::string& correlation_id) {
+    const char* content_type = origin::content_type_of(encoding);
+    array_init_size(return_value, 4);
+    add_assoc_long(return_value, "status", status);
+    add_assoc_string(return_value, "content_type", content_type);
+    add_assoc_stringl(return_value, "body", body.data(), body.size());
+    add_assoc_stringl(return_value, "correlation_id", correlation_id.data(), correlation_id.size());
+}
+
+}  // namespace
+
+PHP_FUNCTION(vault_metadata_origin_respond) {
+    zend_string* body;
+    zend_string* content_type;
+    HashTable* options_table = nullptr;
+    ZEND_PARSE_PARAMETERS_START(2, 3)
+        Z_PARAM_STR(body)
+        Z_PARAM_STR(content_type)
+        Z_PARAM_OPTIONAL
+        Z_PARAM_ARRAY_HT(options_table)
+    ZEND_PARSE_PARAMETERS_END();
+
+    OriginOptions options;
+    if (!parse_origin_options(options_table, options)) RETURN_THROWS();
+
+    const std::string correlation_id = vault_metadata::new_correlation_id();
+    const auto encoding = origin::encoding_of(std::string_view(ZSTR_VAL(content_type), ZSTR_LEN(content_type)));
+    if (!encoding) {
+        const origin::RequestError error = origin::unsupported_media_type();
+        return_response(return_value, error.status, origin::Encoding::json,
+                        origin::encode_error(error, origin::Encoding::json), correlation_id);
+        return;
+    }
+
+    /* Bad input touches nothing: it is refused before the cache or the engine is asked. */
+    std::vector<std::string> ids;
+    origin::RequestError error;
+    bool ok;
+    if (options.content_length >= 0 && static_cast<size_t>(options.content_length) > options.limits.max_body_bytes) {
+        /* PHP may have refused to buffer a body over post_max_size and handed us an empty one. */
+        error = origin::body_too_large(options.limits);
+        ok = false;
+    } else {
+        ok = origin::parse_request(std::string_view(ZSTR_VAL(body), ZSTR_LEN(body)), *encoding, options.limits, ids,
+                                   error);
+    }
+    if (!ok) {
+        return_response(return_value, error.status, *encoding, origin::encode_error(error, *encoding),
+                        correlation_id);
+        return;
+    }
+
+    OriginFetch fetched;
+    std::string answer;
+    try {
+        if (!ids.empty()) run_origin_fetch(ids, options.fetch, fetched);
+        else fetched.answer.quota_remaining =
+                 vault_metadata::Engine::for_this_process().quota(origin_settings()).remaining;
+        answer = origin::encode_answer(fetched.answer, *encoding);
+    } catch (...) {
+        /* Out of memory or a library throwing: an operational failure, not the client's. */
+        php_vault_metadata_flush_log();
+        const origin::RequestError unavailable{503, "unavailable", "the origin could not answer; retry later"};
+        return_response(return_value, 503, *encoding, origin::encode_error(unavailable, *encoding), correlation_id);
+        return;
+    }
+    php_vault_metadata_flush_log();
+    return_response(return_value, 200, *encoding, answer, correlation_id);
+}
