@@ -4,7 +4,6 @@
 #include "php_vault_metadata.h"
 
 extern "C" {
-#include "main/php_open_temporary_file.h"
 #include "zend_exceptions.h"
 }
 
@@ -15,6 +14,7 @@ extern "C" {
 
 #include "correlation_id.h"
 #include "engine.h"
+#include "fetch_pipeline.h"
 #include "local_cache.h"
 #include "ttl_policy.h"
 #include "youtube_api.h"
@@ -37,38 +37,10 @@ void php_vault_metadata_register_item_keys(void) {
 
 namespace {
 
-using vault_metadata::BatchAnswer;
 using vault_metadata::Served;
-using vault_metadata::ServedItem;
-
-/* The settings of this request, read from INI every call so that ini_set() works. */
-vault_metadata::EngineSettings current_settings() {
-    vault_metadata::EngineSettings s;
-    s.enabled = VAULT_METADATA_G(enabled);
-    const char* db_path = VAULT_METADATA_G(db_path);
-    if (db_path && db_path[0]) {
-        s.db_path = db_path;
-    } else {
-        const char* tmp = php_get_temporary_directory();
-        s.db_path = std::string(tmp ? tmp : "/tmp") + "/vault_metadata.sqlite";
-    }
-    const char* quota_path = VAULT_METADATA_G(quota_path);
-    s.quota_path = quota_path && quota_path[0] ? std::string(quota_path) : s.db_path + ".quota";
-    s.api_key = vault_metadata::effective_api_key(VAULT_METADATA_G(api_key) ? VAULT_METADATA_G(api_key) : "");
-    std::string base = VAULT_METADATA_G(api_base) ? VAULT_METADATA_G(api_base) : "";
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    s.api_base = base.empty() ? vault_metadata::kDefaultApiBase : base;
-    s.upstream_timeout_ms = VAULT_METADATA_G(upstream_timeout_ms);
-    s.negative_ttl = VAULT_METADATA_G(negative_ttl);
-    s.quota_daily_units = VAULT_METADATA_G(quota_daily_units);
-    s.pool_size = VAULT_METADATA_G(pool_size);
-    s.mmap_size = VAULT_METADATA_G(mmap_size);
-    s.max_age = VAULT_METADATA_G(max_age);
-    s.refresh_interval = VAULT_METADATA_G(refresh_interval);
-    s.refresh_budget_units = VAULT_METADATA_G(refresh_budget_units);
-    s.quota_backend = VAULT_METADATA_G(quota_backend) ? VAULT_METADATA_G(quota_backend) : "sqlite";
-    return s;
-}
+using vault_metadata_php::current_settings;
+using vault_metadata_php::FetchOutcome;
+using vault_metadata_php::Slot;
 
 /* "key 3" or "key \"name\"", for messages that point at an element of an input array. */
 std::string describe_key(zend_ulong num_key, zend_string* str_key) {
@@ -172,25 +144,9 @@ bool parse_options(HashTable* input, vault_metadata::FetchOptions& options) {
     return true;
 }
 
-/* Where the answer for one requested id came from. */
-struct Slot {
-    Served how = Served::fresh;
-    bool missing = true;
-    const vault_metadata_php::LocalEntry* entry = nullptr;  // a shared immutable item
-    const ServedItem* served = nullptr;                      // an item to build for this request
-};
-
-struct FetchOutcome {
-    std::vector<std::string> ids;
-    std::vector<Slot> slots;
-    BatchAnswer answer;
-    vault_metadata::FetchOptions options;
-    int64_t now = 0;
-};
-
-/* Shared by both fetch functions: validation, the local cache, then the engine for what
- * it did not have. False when an argument was rejected (an exception is pending). */
-bool run_fetch(INTERNAL_FUNCTION_PARAMETERS, FetchOutcome& out) {
+/* Parses the arguments of both fetch functions and runs the fetch. False when an argument
+ * was rejected (an exception is pending). */
+bool run_fetch(INTERNAL_FUNCTION_PARAMETERS, FetchOutcome& out, vault_metadata::CallKind kind) {
     HashTable* video_ids;
     HashTable* options_table = nullptr;
     ZEND_PARSE_PARAMETERS_START(1, 2)
@@ -200,46 +156,7 @@ bool run_fetch(INTERNAL_FUNCTION_PARAMETERS, FetchOutcome& out) {
     ZEND_PARSE_PARAMETERS_END_EX(return false);
 
     if (!collect_video_ids(video_ids, out.ids) || !parse_options(options_table, out.options)) return false;
-    if (out.ids.empty()) return true;
-
-    const vault_metadata::EngineSettings settings = current_settings();
-    vault_metadata_php::local_cache_configure(settings.db_path, VAULT_METADATA_G(local_cache_items));
-    out.now = static_cast<int64_t>(time(nullptr));
-    out.slots.resize(out.ids.size());
-    std::vector<std::string> misses;
-    std::vector<size_t> miss_slots;
-    std::vector<std::string> soon_stale;
-    const int64_t refresh_horizon = out.options.max_age - 2 * settings.refresh_interval;
-    for (size_t i = 0; i < out.ids.size(); ++i) {
-        const auto* entry = vault_metadata_php::local_cache_find(out.ids[i], out.now, out.options.max_age);
-        if (!entry) {
-            misses.push_back(out.ids[i]);
-            miss_slots.push_back(i);
-            continue;
-        }
-        out.slots[i] = Slot{Served::fresh, false, entry, nullptr};
-        if (out.now - vault_metadata_php::local_cache_fetched_at(entry) >= refresh_horizon) {
-            soon_stale.push_back(out.ids[i]);
-        }
-    }
-    try {
-        vault_metadata::Engine& engine = vault_metadata::Engine::for_this_process();
-        if (!misses.empty()) out.answer = engine.fetch_batch(misses, out.options, settings);
-        if (!soon_stale.empty()) engine.note_requested(soon_stale);
-    } catch (...) {
-        /* Out of memory or a library throwing: the page still renders, with what it has. */
-        out.answer = BatchAnswer{};
-    }
-    /* The engine answers in the order it was asked, leaving out what it has no item for. */
-    size_t next = 0;
-    for (size_t j = 0; j < misses.size(); ++j) {
-        Slot& slot = out.slots[miss_slots[j]];
-        if (next >= out.answer.items.size() || out.answer.items[next].meta.video_id != misses[j]) continue;
-        const ServedItem& served = out.answer.items[next++];
-        slot = Slot{served.how, false, nullptr, &served};
-        if (served.how != Served::stale) slot.entry = vault_metadata_php::local_cache_store(served.meta, out.now);
-    }
-    php_vault_metadata_flush_log();
+    vault_metadata_php::run_fetch_pipeline(out, kind);
     return true;
 }
 
@@ -249,17 +166,15 @@ void slot_item(const FetchOutcome& out, const Slot& slot, zval* item) {
         vault_metadata_php::local_cache_item(slot.entry, out.now, out.options.max_age, item);
         return;
     }
-    const bool stale = slot.how == Served::stale;
-    vault_metadata_php::build_request_item(
-        item, slot.served->meta, vault_metadata::edge_ttl(slot.served->meta, out.options.max_age, out.now, stale),
-        stale);
+    vault_metadata_php::build_request_item(item, slot.served->meta, vault_metadata_php::slot_ttl(out, slot),
+                                           slot.how == Served::stale);
 }
 
 }  // namespace
 
 PHP_FUNCTION(vault_metadata_fetch_batch) {
     FetchOutcome out;
-    if (!run_fetch(INTERNAL_FUNCTION_PARAM_PASSTHRU, out)) RETURN_THROWS();
+    if (!run_fetch(INTERNAL_FUNCTION_PARAM_PASSTHRU, out, vault_metadata::CallKind::fetch_batch)) RETURN_THROWS();
     array_init_size(return_value, static_cast<uint32_t>(out.ids.size()));
     for (size_t i = 0; i < out.slots.size(); ++i) {
         const Slot& slot = out.slots[i];
@@ -277,7 +192,9 @@ PHP_FUNCTION(vault_metadata_fetch_batch) {
 
 PHP_FUNCTION(vault_metadata_fetch_batch_detailed) {
     FetchOutcome out;
-    if (!run_fetch(INTERNAL_FUNCTION_PARAM_PASSTHRU, out)) RETURN_THROWS();
+    if (!run_fetch(INTERNAL_FUNCTION_PARAM_PASSTHRU, out, vault_metadata::CallKind::fetch_batch_detailed)) {
+        RETURN_THROWS();
+    }
     zval fresh, refreshed, stale, missing;
     array_init(&fresh);
     array_init(&refreshed);
@@ -300,7 +217,7 @@ PHP_FUNCTION(vault_metadata_fetch_batch_detailed) {
         quota_remaining = vault_metadata::Engine::for_this_process().quota(current_settings()).remaining;
     } catch (...) {
     }
-    std::string correlation_id = vault_metadata::new_correlation_id();
+    const std::string& correlation_id = out.correlation_id;
 
     array_init_size(return_value, 6);
     add_assoc_zval(return_value, "fresh", &fresh);
@@ -369,22 +286,4 @@ PHP_FUNCTION(vault_metadata_prefetch) {
     }
     php_vault_metadata_flush_log();
     RETURN_LONG(queued);
-}
-
-PHP_FUNCTION(vault_metadata_quota) {
-    ZEND_PARSE_PARAMETERS_NONE();
-    vault_metadata::QuotaView quota;
-    try {
-        quota = vault_metadata::Engine::for_this_process().quota(current_settings());
-    } catch (...) {
-        quota.limit = VAULT_METADATA_G(quota_daily_units);
-    }
-    php_vault_metadata_flush_log();
-    array_init_size(return_value, 6);
-    add_assoc_long(return_value, "limit", quota.limit);
-    add_assoc_long(return_value, "used", quota.used);
-    add_assoc_long(return_value, "remaining", quota.remaining);
-    add_assoc_long(return_value, "resets_at", quota.resets_at);
-    add_assoc_bool(return_value, "exhausted", quota.exhausted);
-    add_assoc_stringl(return_value, "backend", quota.backend.data(), quota.backend.size());
 }

@@ -17,6 +17,7 @@ extern "C" {
 
 #include "correlation_id.h"
 #include "engine.h"
+#include "fetch_pipeline.h"
 #include "local_cache.h"
 #include "origin_protocol.h"
 #include "ttl_policy.h"
@@ -24,36 +25,6 @@ extern "C" {
 namespace {
 
 namespace origin = vault_metadata::origin;
-
-/* The settings of this request, read from INI every call; the same as functions.cpp's
- * current_settings() (a copy, so that this file stays self-contained). */
-vault_metadata::EngineSettings origin_settings() {
-    vault_metadata::EngineSettings s;
-    s.enabled = VAULT_METADATA_G(enabled);
-    const char* db_path = VAULT_METADATA_G(db_path);
-    if (db_path && db_path[0]) {
-        s.db_path = db_path;
-    } else {
-        const char* tmp = php_get_temporary_directory();
-        s.db_path = std::string(tmp ? tmp : "/tmp") + "/vault_metadata.sqlite";
-    }
-    const char* quota_path = VAULT_METADATA_G(quota_path);
-    s.quota_path = quota_path && quota_path[0] ? std::string(quota_path) : s.db_path + ".quota";
-    s.api_key = vault_metadata::effective_api_key(VAULT_METADATA_G(api_key) ? VAULT_METADATA_G(api_key) : "");
-    std::string base = VAULT_METADATA_G(api_base) ? VAULT_METADATA_G(api_base) : "";
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    s.api_base = base.empty() ? vault_metadata::kDefaultApiBase : base;
-    s.upstream_timeout_ms = VAULT_METADATA_G(upstream_timeout_ms);
-    s.negative_ttl = VAULT_METADATA_G(negative_ttl);
-    s.quota_daily_units = VAULT_METADATA_G(quota_daily_units);
-    s.pool_size = VAULT_METADATA_G(pool_size);
-    s.mmap_size = VAULT_METADATA_G(mmap_size);
-    s.max_age = VAULT_METADATA_G(max_age);
-    s.refresh_interval = VAULT_METADATA_G(refresh_interval);
-    s.refresh_budget_units = VAULT_METADATA_G(refresh_budget_units);
-    s.quota_backend = VAULT_METADATA_G(quota_backend) ? VAULT_METADATA_G(quota_backend) : "sqlite";
-    return s;
-}
 
 struct OriginOptions {
     vault_metadata::FetchOptions fetch;
@@ -126,85 +97,21 @@ bool parse_origin_options(HashTable* input, OriginOptions& o) {
     return true;
 }
 
-/* The engine's answer for `ids`, split the way the edge reads it. `metas` owns copies of the
- * items served from the glue's cache, so that `answer` can point at them. */
-struct OriginFetch {
-    vault_metadata::BatchAnswer engine_answer;
-    std::vector<vault_metadata::VideoMeta> local_metas;
-    origin::Answer answer;
-};
-
-void run_origin_fetch(const std::vector<std::string>& ids, const vault_metadata::FetchOptions& options,
-                      OriginFetch& out) {
+/* The pipeline's answer for `ids`, split the way the edge reads it. */
+void run_origin_fetch(vault_metadata_php::FetchOutcome& fetched, origin::Answer& answer) {
     using vault_metadata::Served;
-    const vault_metadata::EngineSettings settings = origin_settings();
-    vault_metadata_php::local_cache_configure(settings.db_path, VAULT_METADATA_G(local_cache_items));
-    const int64_t now = static_cast<int64_t>(time(nullptr));
-
-    /* As in run_fetch(): the glue's cache first, then the engine for the rest. */
-    enum class From { missing, local, engine };
-    std::vector<From> from(ids.size(), From::missing);
-    std::vector<size_t> local_index(ids.size(), 0);
-    std::vector<std::string> misses;
-    std::vector<size_t> miss_slots;
-    std::vector<std::string> soon_stale;
-    const int64_t refresh_horizon = options.max_age - 2 * settings.refresh_interval;
-    out.local_metas.reserve(ids.size());
-    for (size_t i = 0; i < ids.size(); ++i) {
-        const auto* entry = vault_metadata_php::local_cache_find(ids[i], now, options.max_age);
-        if (!entry) {
-            misses.push_back(ids[i]);
-            miss_slots.push_back(i);
+    vault_metadata_php::run_fetch_pipeline(fetched, vault_metadata::CallKind::fetch_batch_detailed);
+    for (size_t i = 0; i < fetched.ids.size(); ++i) {
+        const vault_metadata_php::Slot& slot = fetched.slots[i];
+        if (slot.missing) {
+            answer.missing.push_back(fetched.ids[i]);
             continue;
         }
-        from[i] = From::local;
-        local_index[i] = out.local_metas.size();
-        out.local_metas.push_back(vault_metadata_php::local_cache_meta(entry));
-        if (now - vault_metadata_php::local_cache_fetched_at(entry) >= refresh_horizon) soon_stale.push_back(ids[i]);
-    }
-    try {
-        vault_metadata::Engine& engine = vault_metadata::Engine::for_this_process();
-        if (!misses.empty()) out.engine_answer = engine.fetch_batch(misses, options, settings);
-        if (!soon_stale.empty()) engine.note_requested(soon_stale);
-    } catch (...) {
-        out.engine_answer = vault_metadata::BatchAnswer{};
-    }
-    std::vector<const vault_metadata::ServedItem*> served(ids.size(), nullptr);
-    size_t next = 0;
-    for (size_t j = 0; j < misses.size(); ++j) {
-        const auto& items = out.engine_answer.items;
-        if (next >= items.size() || items[next].meta.video_id != misses[j]) continue;
-        const vault_metadata::ServedItem& item = items[next++];
-        served[miss_slots[j]] = &item;
-        from[miss_slots[j]] = From::engine;
-        if (item.how != Served::stale) vault_metadata_php::local_cache_store(item.meta, now);
-    }
-
-    for (size_t i = 0; i < ids.size(); ++i) {
-        switch (from[i]) {
-            case From::missing:
-                out.answer.missing.push_back(ids[i]);
-                break;
-            case From::local: {
-                const vault_metadata::VideoMeta& meta = out.local_metas[local_index[i]];
-                out.answer.fresh.push_back({&meta, vault_metadata::edge_ttl(meta, options.max_age, now, false)});
-                break;
-            }
-            case From::engine: {
-                const vault_metadata::ServedItem& item = *served[i];
-                const bool stale = item.how == Served::stale;
-                origin::AnswerItem a{&item.meta, vault_metadata::edge_ttl(item.meta, options.max_age, now, stale)};
-                (item.how == Served::fresh ? out.answer.fresh
-                 : item.how == Served::refreshed ? out.answer.stale_refreshed
-                                                 : out.answer.stale)
-                    .push_back(a);
-                break;
-            }
-        }
-    }
-    try {
-        out.answer.quota_remaining = vault_metadata::Engine::for_this_process().quota(settings).remaining;
-    } catch (...) {
+        origin::AnswerItem item{&slot.meta(), vault_metadata_php::slot_ttl(fetched, slot)};
+        (slot.how == Served::fresh       ? answer.fresh
+         : slot.how == Served::refreshed ? answer.stale_refreshed
+                                         : answer.stale)
+            .push_back(item);
     }
 }
 
@@ -234,7 +141,9 @@ PHP_FUNCTION(vault_metadata_origin_respond) {
     OriginOptions options;
     if (!parse_origin_options(options_table, options)) RETURN_THROWS();
 
-    const std::string correlation_id = vault_metadata::new_correlation_id();
+    vault_metadata_php::FetchOutcome fetched;
+    fetched.options = options.fetch;
+    std::string correlation_id = vault_metadata::new_correlation_id();
     const auto encoding = origin::encoding_of(std::string_view(ZSTR_VAL(content_type), ZSTR_LEN(content_type)));
     if (!encoding) {
         const origin::RequestError error = origin::unsupported_media_type();
@@ -244,7 +153,7 @@ PHP_FUNCTION(vault_metadata_origin_respond) {
     }
 
     /* Bad input touches nothing: it is refused before the cache or the engine is asked. */
-    std::vector<std::string> ids;
+    std::vector<std::string>& ids = fetched.ids;
     origin::RequestError error;
     bool ok;
     if (options.content_length >= 0 && static_cast<size_t>(options.content_length) > options.limits.max_body_bytes) {
@@ -261,13 +170,14 @@ PHP_FUNCTION(vault_metadata_origin_respond) {
         return;
     }
 
-    OriginFetch fetched;
+    origin::Answer answer_items;
     std::string answer;
     try {
-        if (!ids.empty()) run_origin_fetch(ids, options.fetch, fetched);
-        else fetched.answer.quota_remaining =
-                 vault_metadata::Engine::for_this_process().quota(origin_settings()).remaining;
-        answer = origin::encode_answer(fetched.answer, *encoding);
+        run_origin_fetch(fetched, answer_items);
+        correlation_id = fetched.correlation_id;
+        answer_items.quota_remaining =
+            vault_metadata::Engine::for_this_process().quota(vault_metadata_php::current_settings()).remaining;
+        answer = origin::encode_answer(answer_items, *encoding);
     } catch (...) {
         /* Out of memory or a library throwing: an operational failure, not the client's. */
         php_vault_metadata_flush_log();

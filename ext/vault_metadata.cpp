@@ -12,6 +12,8 @@ extern "C" {
 #include <cstring>
 
 #include "engine.h"
+#include "fetch_pipeline.h"
+#include "indexnow.h"
 #include "local_cache.h"
 #include "log.h"
 #include "vault_metadata_arginfo.h"
@@ -66,6 +68,15 @@ ZEND_INI_MH(OnUpdateLogLevel) {
         return FAILURE;
     }
     vault_metadata::set_log_level(level);
+    return OnUpdateString(entry, new_value, mh_arg1, mh_arg2, mh_arg3, stage);
+}
+
+ZEND_INI_MH(OnUpdateIndexNowKey) {
+    if (ZSTR_LEN(new_value) && !vault_metadata::is_valid_indexnow_key(ZSTR_VAL(new_value))) {
+        php_error_docref(NULL, E_WARNING,
+                         "vault_metadata.indexnow_key must be 8 to 128 characters of a-z, A-Z, 0-9 and -");
+        return FAILURE;
+    }
     return OnUpdateString(entry, new_value, mh_arg1, mh_arg2, mh_arg3, stage);
 }
 
@@ -126,7 +137,7 @@ PHP_INI_BEGIN()
                       metrics_flush_interval, zend_vault_metadata_globals, vault_metadata_globals)
     STD_PHP_INI_ENTRY("vault_metadata.indexnow_endpoint", "", PHP_INI_ALL, OnUpdateString, indexnow_endpoint,
                       zend_vault_metadata_globals, vault_metadata_globals)
-    STD_PHP_INI_ENTRY("vault_metadata.indexnow_key", "", PHP_INI_ALL, OnUpdateString, indexnow_key,
+    STD_PHP_INI_ENTRY("vault_metadata.indexnow_key", "", PHP_INI_ALL, OnUpdateIndexNowKey, indexnow_key,
                       zend_vault_metadata_globals, vault_metadata_globals)
     STD_PHP_INI_ENTRY("vault_metadata.indexnow_key_location", "", PHP_INI_ALL, OnUpdateString,
                       indexnow_key_location, zend_vault_metadata_globals, vault_metadata_globals)
@@ -163,6 +174,7 @@ static PHP_MSHUTDOWN_FUNCTION(vault_metadata) {
 
 static PHP_RSHUTDOWN_FUNCTION(vault_metadata) {
     php_vault_metadata_flush_log();
+    vault_metadata_php::forget_last_correlation_id();
     return SUCCESS;
 }
 

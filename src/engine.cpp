@@ -152,13 +152,15 @@ HealthView ProcessEngine::health(const EngineSettings& settings) {
         view.cache_error = "the cache file is not writable";
     } else {
         std::string error;
-        auto conn = store->acquire(&error);
-        if (!conn) {
-            view.cache_error = error;
-        } else if (conn->count_videos() < 0) {
-            view.cache_error = "the cache cannot be read";
-        } else {
-            view.cache_reachable = true;
+        {
+            auto conn = store->acquire(&error);
+            if (!conn) {
+                view.cache_error = error;
+            } else if (conn->count_videos() < 0) {
+                view.cache_error = "the cache cannot be read";
+            } else {
+                view.cache_reachable = true;
+            }
         }
         view.pool_size = settings.pool_size;
         view.pool_open = store->open_connections();

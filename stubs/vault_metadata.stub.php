@@ -44,3 +44,28 @@ function vault_metadata_quota(): array {}
  * content_length (the request's declared length, so a body PHP did not buffer is still refused as too large).
  */
 function vault_metadata_origin_respond(string $body, string $content_type, array $options = []): array {}
+
+/** The correlation id of this request's last fetch call, for a response header; null before the first. */
+function vault_metadata_last_correlation_id(): ?string {}
+
+/**
+ * The host's aggregates of the last $minutes minutes (1 to 60), newest first, and their total:
+ * calls, ids, fresh/stale/refreshed/missing, cache hit ratio, latency percentiles,
+ * upstream calls and errors by class, quota units spent.
+ */
+function vault_metadata_stats(int $minutes = 1): array {}
+
+/** The host's counters, histogram and gauges in Prometheus text exposition format. */
+function vault_metadata_metrics(): string {}
+
+/**
+ * Whether this worker can do its job (`ok`), and what that rests on: the cache, the connection
+ * pool, the background thread, the last upstream success and error, the quota.
+ */
+function vault_metadata_health(): array {}
+
+/** The host's call events of the last 60 seconds, newest first; only one correlation id's when given. */
+function vault_metadata_events(string $correlation_id = ""): array {}
+
+/** Queues URLs for IndexNow (absolute http(s) URLs on vault_metadata.indexnow_host); returns how many were accepted. */
+function vault_indexnow_submit(array $urls): int {}
