@@ -3,10 +3,12 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
 #include "payload_codec.h"
+#include "sqlite_busy.h"
 
 namespace vault_metadata {
 
@@ -76,6 +78,11 @@ static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == CacheStore::kSchem
 // Many workers start at once: BEGIN IMMEDIATE serialises them, and the version is read
 // again inside the transaction so only the first one migrates.
 bool migrate(sqlite3* db, std::string* error) {
+    // The common case, every worker start after the first: nothing to do, no write lock.
+    std::string current;
+    if (query_text(db, "PRAGMA user_version", current) && std::atoi(current.c_str()) == CacheStore::kSchemaVersion) {
+        return true;
+    }
     if (!exec(db, "BEGIN IMMEDIATE", error)) return false;
     std::string version_text;
     if (!query_text(db, "PRAGMA user_version", version_text)) {
@@ -474,7 +481,7 @@ std::shared_ptr<CacheStore> CacheStore::open(const CacheOptions& options, std::s
         bool damaged = is_damage(rc);
         if (rc == SQLITE_OK) {
             sqlite3_extended_result_codes(db, 1);
-            sqlite3_busy_timeout(db, 5000);
+            set_busy_wait(db, 5000);
             std::string check;
             // journal_mode is the first statement to read the header: a non-database fails here.
             if (!exec(db, "PRAGMA journal_mode=WAL", &local_error)) {
@@ -519,7 +526,7 @@ std::unique_ptr<CacheConnection> CacheStore::connect(std::string* error) {
         return nullptr;
     }
     sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, 5000);
+    set_busy_wait(db, 5000);
     std::unique_ptr<CacheConnection> conn(new CacheConnection(db));
     std::string pragmas =
         "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA temp_store=MEMORY; "
@@ -566,6 +573,38 @@ int CacheStore::idle_connections() const {
     return static_cast<int>(idle_.size());
 }
 
-CacheStore::~CacheStore() = default;
+namespace {
+
+std::mutex& registry_mutex() {
+    static std::mutex m;
+    return m;
+}
+
+std::vector<CacheStore*>& registry() {
+    static auto* stores = new std::vector<CacheStore*>();
+    return *stores;
+}
+
+}  // namespace
+
+CacheStore::CacheStore(CacheOptions options) : options_(std::move(options)) {
+    std::lock_guard lock(registry_mutex());
+    registry().push_back(this);
+}
+
+CacheStore::~CacheStore() {
+    std::lock_guard lock(registry_mutex());
+    auto& stores = registry();
+    stores.erase(std::remove(stores.begin(), stores.end(), this), stores.end());
+}
+
+void CacheStore::close_idle_connections_everywhere() {
+    std::lock_guard registry_lock(registry_mutex());
+    for (CacheStore* store : registry()) {
+        std::lock_guard lock(store->mutex_);
+        store->open_count_ -= static_cast<int>(store->idle_.size());
+        store->idle_.clear();
+    }
+}
 
 }  // namespace vault_metadata

@@ -152,6 +152,11 @@ public:
     Lease acquire(std::string* error = nullptr);
 
     const CacheOptions& options() const noexcept { return options_; }
+
+    // Closes the idle connections of every store of this process. Called before fork(): SQLite
+    // shares per-file lock state among all connections of a process, so a child that inherits
+    // an open connection would believe the parent's locks held and wait on them forever.
+    static void close_idle_connections_everywhere();
     int open_connections() const;
     int idle_connections() const;
     // True when the last migration rebuilt a damaged file.
@@ -160,7 +165,7 @@ public:
     static constexpr int kSchemaVersion = 3;
 
 private:
-    explicit CacheStore(CacheOptions options) : options_(std::move(options)) {}
+    explicit CacheStore(CacheOptions options);
     std::unique_ptr<CacheConnection> connect(std::string* error);
     void release(std::unique_ptr<CacheConnection> conn);
 

@@ -14,6 +14,7 @@
 
 #include "engine_internal.h"
 #include "fork_guard.h"
+#include "sqlite_busy.h"
 #include "log.h"
 #include "pacific_time.h"
 
@@ -367,10 +368,16 @@ QuotaView ProcessEngine::quota(const EngineSettings& settings) {
     return view;
 }
 
+void ProcessEngine::close_connections_for_fork() noexcept {
+    CacheStore::close_idle_connections_everywhere();
+    if (ledger_) ledger_->close_connection();
+}
+
 bool ProcessEngine::stop(std::chrono::milliseconds bound) noexcept {
     std::unique_lock lock(mutex_);
     if (!loop_ready_) return true;
     stopping_ = true;
+    shorten_busy_waits();
     uv_async_send(&wakeup_);
     bool exited = stopped_cv_.wait_for(lock, bound, [&] { return loop_exited_; });
     lock.unlock();
@@ -396,6 +403,11 @@ ProcessEngine* g_engine = nullptr;
 
 pid_t g_pid = 0;
 
+void prepare_fork() {
+    fork_guard_prepare();
+    if (g_engine && g_engine->pid() == g_pid) g_engine->close_connections_for_fork();
+}
+
 void forget_inherited_engine() {
     fork_guard_release();
     // In the child of fork(): the parent's thread does not exist here, its mutexes may be
@@ -409,7 +421,7 @@ void forget_inherited_engine() {
 void Engine::global_init() noexcept {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     g_pid = getpid();
-    pthread_atfork(&fork_guard_prepare, &fork_guard_release, &forget_inherited_engine);
+    pthread_atfork(&prepare_fork, &fork_guard_release, &forget_inherited_engine);
 }
 
 void Engine::global_cleanup() noexcept {

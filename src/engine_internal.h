@@ -79,6 +79,8 @@ public:
     void indexnow_submit(std::vector<std::string> urls, const EngineSettings& settings) override;
 
     bool stop(std::chrono::milliseconds bound) noexcept;
+    // In the parent, just before fork(), with the loop thread held off by the fork guard.
+    void close_connections_for_fork() noexcept;
     pid_t pid() const noexcept { return pid_; }
 
 private:

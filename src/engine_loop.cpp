@@ -522,7 +522,11 @@ void ProcessEngine::housekeeping() {
     const int64_t interval_s = std::max<int64_t>(context.settings.refresh_interval, 1);
     const int64_t now = unix_now();
     auto conn = context.store->acquire();
-    if (!conn || !conn->acquire_lease(kRefreshLease, holder_, now, now + interval_s + 1)) return;
+    if (!conn) return;
+    // Read first: only the holder, or a taker of an expired lease, needs the write lock.
+    std::optional<std::pair<std::string, int64_t>> lease = conn->lease_holder(kRefreshLease);
+    if (lease && lease->first != holder_ && lease->second > now) return;
+    if (!conn->acquire_lease(kRefreshLease, holder_, now, now + interval_s + 1)) return;
     push_metrics(context, true);
     if (last_refresh_ms_ != 0 && now_ms - last_refresh_ms_ < interval_s * 1000) return;
     last_refresh_ms_ = now_ms;

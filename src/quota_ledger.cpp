@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "pacific_time.h"
+#include "sqlite_busy.h"
 
 // Why the ledger never runs a PASSIVE checkpoint: SQLite 3.40 carries the WAL-reset bug (fixed in 3.51.3). It
 // needs a checkpoint that runs without the writer lock while another connection commits and restarts the WAL;
@@ -178,7 +179,7 @@ std::unique_ptr<QuotaLedger> QuotaLedger::open(const std::string& path, std::str
         why = describe(db, "cannot open the quota ledger");
     } else {
         sqlite3_extended_result_codes(db, 1);
-        sqlite3_busy_timeout(db, kBusyTimeoutMs);
+        set_busy_wait(db, kBusyTimeoutMs);
         ok = configure(db, &why) && migrate(db, &why);
     }
     if (!ok) {
@@ -210,6 +211,38 @@ void QuotaLedger::release() noexcept {
     }
     sqlite3_close_v2(db_);
     db_ = nullptr;
+}
+
+void QuotaLedger::close_connection() noexcept {
+    if (!usable()) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (db_) release();
+}
+
+bool QuotaLedger::connected() {
+    if (db_) return true;
+    sqlite3* db = nullptr;
+    std::string why;
+    bool ok = sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) == SQLITE_OK;
+    if (ok) {
+        sqlite3_extended_result_codes(db, 1);
+        set_busy_wait(db, kBusyTimeoutMs);
+        ok = configure(db, &why);
+    } else {
+        why = describe(db, "cannot open the quota ledger");
+    }
+    if (!ok) {
+        sqlite3_close_v2(db);
+        last_error_ = path_ + ": " + why;
+        return false;
+    }
+    db_ = db;
+    if (!prepare_statements()) {
+        release();
+        return false;
+    }
+    sqlite3_wal_hook(db_, &QuotaLedger::on_wal_commit, this);
+    return true;
 }
 
 void QuotaLedger::abandon_after_fork() noexcept {
@@ -319,7 +352,7 @@ int64_t QuotaLedger::reserve(int64_t units, int64_t daily_limit, int64_t now) {
     if (!usable()) return -1;
     const std::string day = pacific_day_key(now);
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!begin_immediate()) return -1;
+    if (!connected() || !begin_immediate()) return -1;
     int64_t used = 0;
     bool exhausted = false;
     if (!read_day(day, &used, &exhausted)) {
@@ -341,7 +374,7 @@ bool QuotaLedger::refund(int64_t units, int64_t reserved_at, int64_t now) {
     const std::string day = pacific_day_key(reserved_at);
     if (day != pacific_day_key(now)) return true;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!begin_immediate()) return false;
+    if (!connected() || !begin_immediate()) return false;
     // No row means nothing was reserved that day: nothing to give back.
     if (!write_day(subtract_used_, day, units, now) || !commit()) {
         rollback_quietly();
@@ -357,7 +390,7 @@ bool QuotaLedger::mark_exhausted(int64_t now) {
     if (!usable()) return false;
     const std::string day = pacific_day_key(now);
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!begin_immediate()) return false;
+    if (!connected() || !begin_immediate()) return false;
     if (!write_day(set_exhausted_, day, 1, now) || !commit()) {
         rollback_quietly();
         return false;
@@ -376,7 +409,7 @@ QuotaStatus QuotaLedger::status(int64_t daily_limit, int64_t now) {
     bool marked = false;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!read_day(day, &used, &marked)) return s;
+        if (!connected() || !read_day(day, &used, &marked)) return s;
     }
     s.used = used;
     s.exhausted = marked || used >= s.limit;

@@ -71,6 +71,11 @@ public:
     // A child that needs a ledger opens its own.
     void abandon_after_fork() noexcept;
 
+    // Closes the connection; the next use opens it again. Called before fork() so that the
+    // child inherits no SQLite state of this file (SQLite shares per-file lock state among
+    // all connections of a process, and the child's would believe the parent's locks held).
+    void close_connection() noexcept;
+
     // Why the last failing call failed (SQLite's message), for logs.
     std::string last_error() const;
 
@@ -80,6 +85,7 @@ private:
     QuotaLedger(std::string path, sqlite3* db);
 
     bool usable() const noexcept;
+    bool connected();  // under mutex_: opens the connection again after close_connection()
     bool prepare_statements();
     bool begin_immediate();
     bool commit();
