@@ -95,11 +95,18 @@ void run_fetch_pipeline(FetchOutcome& out, vault_metadata::CallKind kind) {
     /* The engine answers in the order it was asked, leaving out what it has no item for. */
     size_t next = 0;
     for (size_t j = 0; j < misses.size(); ++j) {
-        if (next >= out.answer.items.size() || out.answer.items[next].meta.video_id != misses[j]) continue;
+        if (next >= out.answer.items.size() || out.answer.items[next].meta.video_id != misses[j]) {
+            local_cache_forget(misses[j]);  // gone upstream, or not to be had: not fresh anywhere
+            continue;
+        }
         const vault_metadata::ServedItem& served = out.answer.items[next++];
         Slot& slot = out.slots[miss_slots[j]];
         slot = Slot{served.how, false, nullptr, &served};
-        if (served.how != Served::stale) slot.entry = local_cache_store(served.meta, out.now);
+        if (served.how == Served::stale) {
+            local_cache_forget(misses[j]);
+        } else {
+            slot.entry = local_cache_store(served.meta, out.now);
+        }
     }
 
     vault_metadata::CallEvent event;

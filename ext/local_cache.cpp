@@ -268,6 +268,14 @@ const LocalEntry* local_cache_store(const VideoMeta& meta, int64_t now) {
     return raw;
 }
 
+void local_cache_forget(std::string_view video_id) {
+    State& s = state();
+    auto found = s.entries.find(video_id);
+    if (found == s.entries.end()) return;
+    retire(std::move(found->second));
+    s.entries.erase(found);
+}
+
 void local_cache_touch(const LocalEntry* entry, int64_t now) {
     const_cast<LocalEntry*>(entry)->validated_at = now;
 }

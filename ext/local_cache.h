@@ -36,6 +36,8 @@ void local_cache_configure(const std::string& db_path, zend_long max_items);
 const LocalEntry* local_cache_find(std::string_view video_id, int64_t now, int64_t max_age);
 /* Keeps a row served fresh or just fetched; returns its entry, or null when the cache is off. */
 const LocalEntry* local_cache_store(const vault_metadata::VideoMeta& meta, int64_t now);
+/* Drops the entry of an id that is no longer fresh here (served stale, or gone upstream). */
+void local_cache_forget(std::string_view video_id);
 /* Marks an entry checked against the cache now (its row did not change). */
 void local_cache_touch(const LocalEntry* entry, int64_t now);
 /* The item for this call: the immutable array when its ttl fits, else a copy with the ttl set. */

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <unordered_map>
 
 #include "payload_codec.h"
 #include "sqlite_busy.h"
@@ -171,6 +172,7 @@ bool CacheConnection::prepare(std::string* error) {
         "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?3 "
         "RETURNING holder",
         /* kSelectLease */ "SELECT holder, expires_at FROM leases WHERE name = ?1",
+        /* kUpdatePayload */ "UPDATE videos SET payload = ?2 WHERE video_id = ?1 AND fetched_at = ?3",
     };
     for (int i = 0; i < kStatementCount; ++i) {
         if (sqlite3_prepare_v3(db_, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &statements_[i], nullptr) != SQLITE_OK) {
@@ -355,6 +357,31 @@ std::vector<std::pair<std::string, std::string>> CacheConnection::channel_handle
         }
     }
     return found;
+}
+
+bool CacheConnection::apply_channel_handles(const std::vector<std::string>& video_ids,
+                                            const std::vector<std::pair<std::string, std::string>>& handles,
+                                            std::string* error) {
+    if (video_ids.empty() || handles.empty()) return true;
+    std::unordered_map<std::string_view, std::string_view> by_channel;
+    for (const auto& [channel, handle] : handles) by_channel.emplace(channel, handle);
+    if (!begin(error)) return false;
+    bool ok = true;
+    std::string payload;
+    for (size_t i = 0; ok && i < video_ids.size(); ++i) {
+        std::optional<VideoMeta> row = find_video(video_ids[i], nullptr);
+        if (!row) continue;
+        auto found = by_channel.find(row->channel_id);
+        if (found == by_channel.end() || row->channel_handle == std::string(found->second)) continue;
+        row->channel_handle = std::string(found->second);
+        payload = encode_payload(*row);
+        sqlite3_stmt* update = statements_[kUpdatePayload];
+        bind_text(update, 1, row->video_id);
+        sqlite3_bind_blob(update, 2, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(update, 3, row->fetched_at);
+        ok = step_done(kUpdatePayload, error);
+    }
+    return finish(ok, error);
 }
 
 bool CacheConnection::write_channel_handles(const std::vector<std::pair<std::string, std::string>>& handles,

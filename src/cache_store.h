@@ -64,6 +64,10 @@ public:
     // Channel handles known since `fresh_after`, by channel id.
     std::vector<std::pair<std::string, std::string>> channel_handles(const std::vector<std::string>& channel_ids,
                                                                      int64_t fresh_after);
+    // Puts known handles into the stored rows of these videos, as the rows are now, in one
+    // transaction; rows that are gone stay gone, newer rows keep their data.
+    bool apply_channel_handles(const std::vector<std::string>& video_ids,
+                               const std::vector<std::pair<std::string, std::string>>& handles, std::string* error);
     bool write_channel_handles(const std::vector<std::pair<std::string, std::string>>& handles,
                                const std::vector<std::string>& without_handle, int64_t now, std::string* error);
 
@@ -111,6 +115,7 @@ private:
         kForgetRequests,
         kAcquireLease,
         kSelectLease,
+        kUpdatePayload,
         kStatementCount
     };
     explicit CacheConnection(sqlite3* db) : db_(db) {}

@@ -96,6 +96,13 @@ void ProcessEngine::run_loop() {
     // and let the loop run the close callbacks.
     std::unique_lock working(loop_work_guard());
     http_->close();
+    // Aborted rounds give their claims back, so that other workers fetch those ids now
+    // instead of waiting for the claims to expire.
+    for (Round* round : rounds_) {
+        if (!round->store || round->claimed.empty()) continue;
+        auto conn = round->store->acquire();
+        if (conn) conn->write_fetch_results({}, {}, round->claimed, holder_, unix_now(), nullptr);
+    }
     for (Round* round : rounds_) {
         for (auto& chunk : round->chunks) {
             if (chunk->timer_open) {
@@ -393,7 +400,7 @@ void ProcessEngine::settle(const std::string& id, const VideoMeta* item, bool om
 void ProcessEngine::fetch_channel_handles(Round* round) {
     struct ChannelFetch {
         std::shared_ptr<CacheStore> store;
-        std::vector<VideoMeta> items;
+        std::vector<VideoMeta> items;  // the videos waiting for a handle
         std::vector<std::pair<std::string, std::string>> handles;
         std::unordered_set<std::string> answered;
         std::vector<std::string> asked;
@@ -429,18 +436,14 @@ void ProcessEngine::fetch_channel_handles(Round* round) {
                                    [&](const auto& pair) { return pair.first == channel; });
             if (!has) without_handle.push_back(channel);
         }
-        std::unordered_map<std::string, std::string> by_channel(fetch->handles.begin(), fetch->handles.end());
-        std::vector<VideoMeta> updated;
-        for (VideoMeta& item : fetch->items) {
-            auto found = by_channel.find(item.channel_id);
-            if (found == by_channel.end()) continue;
-            item.channel_handle = found->second;
-            updated.push_back(std::move(item));
-        }
+        std::vector<std::string> video_ids;
+        for (const VideoMeta& item : fetch->items) video_ids.push_back(item.video_id);
         std::string error;
         auto conn = fetch->store->acquire(&error);
+        // The handles go into the rows as they are now: a newer fetch (or a deletion) that
+        // landed while channels.list was answering is kept, not overwritten.
         if (!conn || !conn->write_channel_handles(fetch->handles, without_handle, now, &error) ||
-            !conn->write_fetch_results(updated, {}, {}, holder_, now, &error)) {
+            !conn->apply_channel_handles(video_ids, fetch->handles, &error)) {
             log_event(LogLevel::error, "cache_write_failed", "", ErrorClass::none, error);
         }
     };
