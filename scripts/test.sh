@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Quick start, part two: installs what is missing, builds with warnings as errors, and runs
-# every test: the C++ unit tests (also under AddressSanitizer), the emulator's own tests,
-# the arginfo check, the phpize build, and the PHPT suite against the bundled emulator,
-# once plainly and once under valgrind. Exits non-zero when anything fails.
+# every test: the C++ unit tests (also under AddressSanitizer and UBSan), the emulator's own
+# tests, the arginfo check, the phpize build, the PHPT suite against the bundled emulator,
+# the multi-process tests under php-fpm, the web stack (nginx, the origin, the edge client),
+# and the PHPT suite again under valgrind. Exits non-zero when anything fails.
 #
 #   scripts/test.sh            everything
 #   VAULT_SKIP_VALGRIND=1 scripts/test.sh   skip the (slow) valgrind pass
@@ -13,25 +14,39 @@ root=$PWD
 failures=()
 step() { printf '\n==> %s\n' "$*"; }
 
+# Runs a suite quietly: its last lines when it passes, its last 80 when it fails.
+run_suite() {  # $1: label; the rest: the command
+  local label=$1
+  shift
+  local log
+  log=$(mktemp)
+  if "$@" >"$log" 2>&1; then
+    tail -n 4 "$log"
+  else
+    tail -n 80 "$log"
+    failures+=("$label")
+  fi
+  rm -f "$log"
+}
+
 scripts/install-deps.sh || exit 1
 
 step "build (warnings are errors)"
 scripts/build.sh -DVAULT_WERROR=ON || exit 1
 
 step "C++ unit tests"
-(cd build && ctest --output-on-failure -j2) || failures+=("ctest")
+(cd build && ctest --output-on-failure --timeout 120 -j2) || failures+=("ctest")
 
 step "C++ unit tests under AddressSanitizer and UBSan"
 if VAULT_BUILD_DIR=build-asan scripts/build.sh -DVAULT_WERROR=ON "-DVAULT_SANITIZE=address,undefined" >/dev/null; then
   (cd build-asan && ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    ctest --output-on-failure -j2 | tail -n 3) || failures+=("ctest-asan")
+    ctest --output-on-failure --timeout 120 -j2 | tail -n 3) || failures+=("ctest-asan")
 else
   failures+=("build-asan")
 fi
 
 step "emulator tests"
-python3 -m unittest discover -s emulator -p 'test_*.py' 2>&1 | tail -n 4
-[ "${PIPESTATUS[0]}" -eq 0 ] || failures+=("emulator")
+run_suite emulator python3 -m unittest discover -s emulator -p 'test_*.py'
 
 step "arginfo matches the stub"
 scripts/gen-arginfo.sh --check || failures+=("arginfo")
@@ -63,6 +78,12 @@ phpt_failed=0
 
 step "PHPT suite"
 run_phpt plain
+
+step "multi-process tests under php-fpm (tests/integration)"
+run_suite integration tests/integration/run.sh build
+
+step "web stack: nginx, php-fpm, the origin, the edge client (tests/web)"
+run_suite web tests/web/run.sh build/vault_metadata.so
 
 if [ -z "${VAULT_SKIP_VALGRIND:-}" ]; then
   step "PHPT suite under valgrind"
