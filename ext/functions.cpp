@@ -9,10 +9,10 @@ extern "C" {
 
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "correlation_id.h"
+#include "distinct_ids.h"
 #include "engine.h"
 #include "fetch_pipeline.h"
 #include "local_cache.h"
@@ -65,7 +65,7 @@ bool collect_video_ids(HashTable* input, std::vector<std::string>& ids) {
     zend_ulong num_key;
     zend_string* str_key;
     zval* entry;
-    std::unordered_set<std::string_view> seen;
+    vault_metadata::DistinctIds seen(zend_hash_num_elements(input));
     ids.reserve(zend_hash_num_elements(input));
     ZEND_HASH_FOREACH_KEY_VAL(input, num_key, str_key, entry) {
         ZVAL_DEREF(entry);
@@ -84,7 +84,7 @@ bool collect_video_ids(HashTable* input, std::vector<std::string>& ids) {
             return false;
         }
         /* The views point into the input array, which outlives this function's use. */
-        if (seen.insert(id).second) ids.emplace_back(id);
+        if (seen.insert(id)) ids.emplace_back(id);
     }
     ZEND_HASH_FOREACH_END();
     if (static_cast<zend_long>(ids.size()) > VAULT_METADATA_G(max_batch)) {

@@ -24,14 +24,28 @@ const char* error_class_name(ErrorClass c) noexcept {
     return "unknown";
 }
 
+namespace {
+
+// The id alphabet as a table: checked for every id of every call, warm ones included.
+struct IdAlphabet {
+    bool allowed[256] = {};
+    constexpr IdAlphabet() {
+        for (int c = 'A'; c <= 'Z'; ++c) allowed[c] = true;
+        for (int c = 'a'; c <= 'z'; ++c) allowed[c] = true;
+        for (int c = '0'; c <= '9'; ++c) allowed[c] = true;
+        allowed[static_cast<unsigned char>('_')] = true;
+        allowed[static_cast<unsigned char>('-')] = true;
+    }
+};
+constexpr IdAlphabet kIdAlphabet;
+
+}  // namespace
+
 bool is_valid_video_id(std::string_view id) noexcept {
     if (id.size() != 11) return false;
-    for (char c : id) {
-        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                        c == '-';
-        if (!ok) return false;
-    }
-    return true;
+    bool ok = true;
+    for (char c : id) ok &= kIdAlphabet.allowed[static_cast<unsigned char>(c)];
+    return ok;
 }
 
 namespace {
