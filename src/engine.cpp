@@ -259,6 +259,7 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
     if (!needed.empty() && may_call) {
         job = make_job(settings, store);
         job->correlation_id = correlation_id;
+        job->wait_ms = options.timeout_ms;
         for (size_t i : needed) job->ids.push_back(ids[i]);
         job->unsettled = job->ids.size();
         {

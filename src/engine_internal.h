@@ -46,6 +46,7 @@ struct FetchJob {
     bool wait_for_others = true;     // false: ids another process is fetching are skipped
     std::string correlation_id;      // of the PHP call, for the loop thread's log lines
     std::shared_ptr<Telemetry> telemetry;
+    int64_t wait_ms = 0;             // how long the caller waits; retries start only within it
 
     std::mutex mutex;
     std::condition_variable settled_cv;
@@ -90,7 +91,8 @@ private:
         Round* round;
         std::vector<std::string> ids;
         int attempts = 0;
-        int64_t deadline_ms = 0;  // uv_now() past which no retry starts
+        int64_t deadline_ms = 0;  // uv_now() when the upstream timeout ends
+        int64_t retry_until_ms = 0;  // no retry starts after this: nobody would be waiting
         uv_timer_t retry_timer;
         bool timer_open = false;
     };

@@ -203,6 +203,9 @@ void ProcessEngine::dispatch(const std::shared_ptr<FetchJob>& job) {
         size_t last = std::min(first + kChunkSize, mine.size());
         chunk->ids.assign(mine.begin() + static_cast<ptrdiff_t>(first), mine.begin() + static_cast<ptrdiff_t>(last));
         chunk->deadline_ms = static_cast<int64_t>(uv_now(&loop_)) + job->target.upstream_timeout_ms;
+        chunk->retry_until_ms = job->wait_ms > 0
+                                    ? std::min(chunk->deadline_ms, static_cast<int64_t>(uv_now(&loop_)) + job->wait_ms)
+                                    : chunk->deadline_ms;
         round->chunks.push_back(std::move(chunk));
     }
     round->pending = round->chunks.size();
@@ -279,7 +282,7 @@ void ProcessEngine::on_chunk_answer(Chunk* chunk, HttpResult&& result) {
 
     std::optional<int64_t> retry_after;
     if (!result.retry_after.empty()) retry_after = parse_retry_after(result.retry_after, unix_now());
-    int64_t remaining = chunk->deadline_ms - static_cast<int64_t>(uv_now(&loop_));
+    int64_t remaining = chunk->retry_until_ms - static_cast<int64_t>(uv_now(&loop_));
     double draw = std::uniform_real_distribution<double>(0.0, 1.0)(jitter_);
     std::optional<int64_t> delay =
         next_retry_delay_ms(RetryPolicy{}, error_class, chunk->attempts, retry_after, remaining, draw);
