@@ -116,7 +116,7 @@ class WorkerChurn(IntegrationCase):
 
     def long_lived_plateau(self, requests=120):
         """Descriptors of one worker that never recycles, after each of `requests` upstream fetches: they
-        must settle (the last half all equal: no per-request leak). Returns that plateau."""
+        must stay within the connection pool's bound (no per-request leak). Returns the highest count."""
         fpm = self.start_fpm(name="long-lived", pm="static", max_children=1, max_requests=0)
         pool = self.new_ids(200)
         rng = random.Random(9)
@@ -129,10 +129,13 @@ class WorkerChurn(IntegrationCase):
             threads.add(data["threads_after"])
         fpm.stop()
         self.assertEqual(threads, {2}, "a long-lived worker should keep exactly one loop thread")
-        tail = fds[requests // 2:]
-        self.assertEqual(len(set(tail)), 1, f"a long-lived worker's descriptors keep changing: {fds}")
-        self.assertEqual(max(fds), tail[-1], f"descriptors went above the plateau: {fds}")
-        return tail[-1]
+        # Bounded, not constant: the SQLite pool opens a connection (the database and its WAL:
+        # 2 descriptors) when the PHP thread and the loop thread need one at the same moment, up
+        # to pool_size (4); and libcurl may keep one more connection. Nothing may grow beyond that.
+        pool_size = 4
+        self.assertLessEqual(max(fds) - min(fds), 2 * pool_size + 2,
+                             f"a long-lived worker's descriptors grow beyond its pool: {fds}")
+        return max(fds)
 
 
 if __name__ == "__main__":
