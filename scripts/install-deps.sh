@@ -13,12 +13,16 @@ packages=(
   python3 curl sqlite3 valgrind faketime php8.2-fpm
   # the web stack tests (tests/web): nginx in front of php-fpm, msgpack bodies, the edge Worker's node tests
   nginx python3-msgpack nodejs
+  # the ops tests (tests/ops): metrics push, killing a loop thread, an immutable cache file, the CLI's lease view
+  victoria-metrics gdb e2fsprogs php8.2-sqlite3
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Debian ships npm apart from nodejs; a NodeSource nodejs already brings its own.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "Installing: ${missing[*]}"

@@ -3,7 +3,8 @@
 # every test: the C++ unit tests (also under AddressSanitizer and UBSan), the emulator's own
 # tests, the arginfo check, the phpize build, the PHPT suite against the bundled emulator,
 # the multi-process tests under php-fpm, the web stack (nginx, the origin, the edge client),
-# and the PHPT suite again under valgrind. Exits non-zero when anything fails.
+# the operations suite (VictoriaMetrics, health, CLI, IndexNow, a privacy scan) and the
+# PHPT suite again under valgrind. Exits non-zero when anything fails.
 #
 #   scripts/test.sh            everything
 #   VAULT_SKIP_VALGRIND=1 scripts/test.sh   skip the (slow) valgrind pass
@@ -84,6 +85,9 @@ run_suite integration tests/integration/run.sh build
 
 step "web stack: nginx, php-fpm, the origin, the edge client (tests/web)"
 run_suite web tests/web/run.sh build/vault_metadata.so
+
+step "operations: VictoriaMetrics, health, the CLI, IndexNow, privacy scan (tests/ops)"
+run_suite ops tests/ops/run.sh build/vault_metadata.so
 
 if [ -z "${VAULT_SKIP_VALGRIND:-}" ]; then
   step "PHPT suite under valgrind"

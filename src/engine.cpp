@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <simdjson.h>
 #include <sqlite3.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdlib>
 #include <ctime>
@@ -70,7 +73,19 @@ bool ProcessEngine::ensure_loop_thread() {
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     loop_ready_ = true;
     loop_alive_ = true;
+    loop_heartbeat_ms_ = static_cast<int64_t>(uv_hrtime() / 1000000);
     return true;
+}
+
+bool ProcessEngine::loop_thread_alive() const noexcept {
+    if (!loop_alive_.load()) return false;
+    // Signal 0 only asks whether the thread exists: a thread that ended without unwinding
+    // (killed, or a crash in a library that took only it) never cleared loop_alive_.
+    const pid_t tid = loop_tid_.load();
+    if (tid != 0 && syscall(SYS_tgkill, getpid(), tid, 0) != 0 && errno == ESRCH) return false;
+    // The housekeeping tick comes every second; five missed ones mean the thread is gone or stuck.
+    const int64_t beat = loop_heartbeat_ms_.load();
+    return beat == 0 || static_cast<int64_t>(uv_hrtime() / 1000000) - beat < 5000;
 }
 
 void ProcessEngine::submit(const std::shared_ptr<FetchJob>& job) {
@@ -168,7 +183,7 @@ HealthView ProcessEngine::health(const EngineSettings& settings) {
         view.pool_idle = store->idle_connections();
     }
     ensure_loop_thread();
-    view.loop_thread_alive = loop_alive_.load();
+    view.loop_thread_alive = loop_thread_alive();
     if (std::shared_ptr<Telemetry> t = telemetry_for(settings)) {
         Telemetry::LastUpstream last = t->last_upstream();
         view.last_success_at = last.success_at_ms / 1000;
@@ -268,7 +283,7 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
             for (size_t i : needed) requested_.insert(ids[i]);
         }
         submit(job);
-        if (options.timeout_ms > 0 && loop_alive_) {
+        if (options.timeout_ms > 0 && loop_thread_alive()) {
             std::unique_lock lock(job->mutex);
             job->settled_cv.wait_for(lock, std::chrono::milliseconds(options.timeout_ms),
                                      [&] { return job->unsettled == 0; });

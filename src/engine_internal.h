@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -74,7 +75,7 @@ public:
     int64_t prefetch(const std::vector<std::string>& ids, const EngineSettings& settings) override;
     QuotaView quota(const EngineSettings& settings) override;
     void note_requested(const std::vector<std::string>& ids) override;
-    bool loop_thread_alive() const noexcept override { return loop_alive_.load(); }
+    bool loop_thread_alive() const noexcept override;
     HealthView health(const EngineSettings& settings) override;
     Telemetry* telemetry(const EngineSettings& settings) override;
     void indexnow_submit(std::vector<std::string> urls, const EngineSettings& settings) override;
@@ -162,6 +163,10 @@ private:
     bool loop_exited_ = false;
     bool loop_ready_ = false;
     std::atomic<bool> loop_alive_{false};
+    // Steady-clock ms of the loop thread's last housekeeping tick: a thread that died or hangs
+    // stops ticking, which loop_alive_ alone would not show.
+    std::atomic<int64_t> loop_heartbeat_ms_{0};
+    std::atomic<pid_t> loop_tid_{0};  // the kernel's id of the loop thread, to ask whether it still exists
     std::thread thread_;
     uv_loop_t loop_{};
     uv_async_t wakeup_{};
@@ -198,7 +203,7 @@ private:
         int64_t next_attempt_ms = 0;
         bool in_flight = false;
     };
-    std::deque<IndexNowBatch> indexnow_batches_;
+    std::list<IndexNowBatch> indexnow_batches_;  // a list: callbacks hold pointers to batches
     std::mt19937_64 jitter_{std::random_device{}()};
 };
 

@@ -2,6 +2,9 @@
 // through one curl multi handle, writes the answers back and wakes the waiting calls.
 // It never touches PHP: everything here is plain C++ data.
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "engine_internal.h"
@@ -29,8 +32,9 @@ constexpr int64_t kMinuteMs = 60000;
 constexpr int kIndexNowMaxAttempts = 6;
 
 // Capped exponential backoff with full jitter, for pushes that are not upstream calls.
+// The first retry waits 1-2 s, then the window doubles, up to a minute.
 int64_t backoff_ms(int failures, std::mt19937_64& random) {
-    int64_t ceiling = std::min<int64_t>(60000, int64_t{1000} << std::min(failures, 6));
+    int64_t ceiling = std::min<int64_t>(60000, int64_t{2000} << std::min(failures, 5));
     return std::uniform_int_distribution<int64_t>(ceiling / 2, ceiling)(random);
 }
 
@@ -82,6 +86,7 @@ int64_t claim_expiry_before(const UpstreamTarget& target, int64_t now) {
 }  // namespace
 
 void ProcessEngine::run_loop() {
+    loop_tid_ = static_cast<pid_t>(syscall(SYS_gettid));
     http_ = std::make_unique<HttpClient>(&loop_);
     uv_timer_init(&loop_, &poll_timer_);
     poll_timer_.data = this;
@@ -509,6 +514,7 @@ void ProcessEngine::on_housekeeping_timer(uv_timer_t* timer) {
 }
 
 void ProcessEngine::housekeeping() {
+    loop_heartbeat_ms_ = static_cast<int64_t>(uv_hrtime() / 1000000);
     LoopContext context;
     {
         std::lock_guard lock(mutex_);
@@ -648,8 +654,10 @@ void ProcessEngine::post_indexnow(const LoopContext& context) {
     const EngineSettings& settings = context.settings;
     if (indexnow_batches_.empty() || settings.indexnow_endpoint.empty()) return;
     const int64_t now_ms = static_cast<int64_t>(uv_now(&loop_));
+    // Done or dropped batches go first, wherever they are: only in-flight ones are referenced.
+    indexnow_batches_.remove_if([](const IndexNowBatch& b) { return !b.in_flight && b.attempts > 0 && b.urls.empty(); });
     for (IndexNowBatch& batch : indexnow_batches_) {
-        if (batch.in_flight || now_ms < batch.next_attempt_ms) continue;
+        if (batch.in_flight || batch.urls.empty() || now_ms < batch.next_attempt_ms) continue;
         batch.in_flight = true;
         ++batch.attempts;
         IndexNowBatch* target = &batch;
@@ -673,11 +681,6 @@ void ProcessEngine::post_indexnow(const LoopContext& context) {
                         }
                         target->urls.clear();  // done or dropped: removed below
                     });
-    }
-    // std::deque keeps the addresses of the other elements when erasing at either end only.
-    while (!indexnow_batches_.empty() && !indexnow_batches_.front().in_flight &&
-           indexnow_batches_.front().attempts > 0 && indexnow_batches_.front().urls.empty()) {
-        indexnow_batches_.pop_front();
     }
 }
 
