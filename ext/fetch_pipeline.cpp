@@ -2,6 +2,7 @@
 
 extern "C" {
 #include "main/php_open_temporary_file.h"
+#include "zend_exceptions.h"
 }
 
 #include <chrono>
@@ -26,6 +27,44 @@ std::string ini_string(const char* value) {
 }
 
 }  // namespace
+
+bool read_int_option(uint32_t arg_num, zval* value, const char* name, zend_long min, zend_long& out) {
+    if (Z_TYPE_P(value) != IS_LONG) {
+        zend_argument_type_error(arg_num, "option \"%s\" must be of type int, %s given", name,
+                                 zend_zval_type_name(value));
+        return false;
+    }
+    if (Z_LVAL_P(value) < min) {
+        zend_argument_value_error(arg_num, "option \"%s\" must be greater than or equal to " ZEND_LONG_FMT, name,
+                                  min);
+        return false;
+    }
+    out = Z_LVAL_P(value);
+    return true;
+}
+
+bool read_fetch_option(uint32_t arg_num, zend_string* key, zval* value, vault_metadata::FetchOptions& options,
+                       bool* known) {
+    *known = true;
+    zend_long number = 0;
+    if (zend_string_equals_literal(key, "max_age")) {
+        if (!read_int_option(arg_num, value, "max_age", 0, number)) return false;
+        options.max_age = number;
+    } else if (zend_string_equals_literal(key, "timeout_ms")) {
+        if (!read_int_option(arg_num, value, "timeout_ms", 0, number)) return false;
+        options.timeout_ms = number;
+    } else if (zend_string_equals_literal(key, "allow_stale")) {
+        if (Z_TYPE_P(value) != IS_TRUE && Z_TYPE_P(value) != IS_FALSE) {
+            zend_argument_type_error(arg_num, "option \"allow_stale\" must be of type bool, %s given",
+                                     zend_zval_type_name(value));
+            return false;
+        }
+        options.allow_stale = Z_TYPE_P(value) == IS_TRUE;
+    } else {
+        *known = false;
+    }
+    return true;
+}
 
 vault_metadata::EngineSettings current_settings() {
     vault_metadata::EngineSettings s;

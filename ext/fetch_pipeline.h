@@ -34,6 +34,15 @@ struct FetchOutcome {
     std::string correlation_id;
 };
 
+/* An int option of argument `arg_num`, at least `min`; throws (TypeError / ValueError) and
+ * returns false otherwise. */
+bool read_int_option(uint32_t arg_num, zval* value, const char* name, zend_long min, zend_long& out);
+
+/* One of the fetch options (max_age, timeout_ms, allow_stale) of argument `arg_num` into
+ * `options`. `*known` is false for any other key (the caller decides); false when it threw. */
+bool read_fetch_option(uint32_t arg_num, zend_string* key, zval* value, vault_metadata::FetchOptions& options,
+                       bool* known);
+
 /* The settings of this request, read from INI on every call so that ini_set() works. */
 vault_metadata::EngineSettings current_settings();
 

@@ -95,19 +95,6 @@ bool collect_video_ids(HashTable* input, std::vector<std::string>& ids) {
     return true;
 }
 
-bool read_int_option(zval* value, const char* name, int64_t& out) {
-    if (Z_TYPE_P(value) != IS_LONG) {
-        zend_argument_type_error(2, "option \"%s\" must be of type int, %s given", name, zend_zval_type_name(value));
-        return false;
-    }
-    if (Z_LVAL_P(value) < 0) {
-        zend_argument_value_error(2, "option \"%s\" must be greater than or equal to 0", name);
-        return false;
-    }
-    out = Z_LVAL_P(value);
-    return true;
-}
-
 bool parse_options(HashTable* input, vault_metadata::FetchOptions& options) {
     options.max_age = VAULT_METADATA_G(max_age);
     options.timeout_ms = VAULT_METADATA_G(fetch_timeout_ms);
@@ -123,18 +110,9 @@ bool parse_options(HashTable* input, vault_metadata::FetchOptions& options) {
                                          " (known: max_age, timeout_ms, allow_stale)", num_key);
             return false;
         }
-        if (zend_string_equals_literal(str_key, "max_age")) {
-            if (!read_int_option(value, "max_age", options.max_age)) return false;
-        } else if (zend_string_equals_literal(str_key, "timeout_ms")) {
-            if (!read_int_option(value, "timeout_ms", options.timeout_ms)) return false;
-        } else if (zend_string_equals_literal(str_key, "allow_stale")) {
-            if (Z_TYPE_P(value) != IS_TRUE && Z_TYPE_P(value) != IS_FALSE) {
-                zend_argument_type_error(2, "option \"allow_stale\" must be of type bool, %s given",
-                                         zend_zval_type_name(value));
-                return false;
-            }
-            options.allow_stale = Z_TYPE_P(value) == IS_TRUE;
-        } else {
+        bool known;
+        if (!vault_metadata_php::read_fetch_option(2, str_key, value, options, &known)) return false;
+        if (!known) {
             zend_argument_value_error(2, "contains an unknown option %s (known: max_age, timeout_ms, allow_stale)",
                                       quote_for_message(ZSTR_VAL(str_key), ZSTR_LEN(str_key)).c_str());
             return false;

@@ -34,19 +34,6 @@ struct OriginOptions {
 
 #define VM_ORIGIN_KNOWN_OPTIONS "max_age, timeout_ms, allow_stale, max_body_bytes, content_length"
 
-bool read_long_option(zval* value, const char* name, zend_long min, zend_long& out) {
-    if (Z_TYPE_P(value) != IS_LONG) {
-        zend_argument_type_error(3, "option \"%s\" must be of type int, %s given", name, zend_zval_type_name(value));
-        return false;
-    }
-    if (Z_LVAL_P(value) < min) {
-        zend_argument_value_error(3, "option \"%s\" must be greater than or equal to " ZEND_LONG_FMT, name, min);
-        return false;
-    }
-    out = Z_LVAL_P(value);
-    return true;
-}
-
 /* Options are the caller's (the front controller's), not the request's: a mistake in them is
  * a TypeError / ValueError like every other function of the extension. */
 bool parse_origin_options(HashTable* input, OriginOptions& o) {
@@ -67,25 +54,15 @@ bool parse_origin_options(HashTable* input, OriginOptions& o) {
                                          " (known: " VM_ORIGIN_KNOWN_OPTIONS ")", num_key);
             return false;
         }
-        if (zend_string_equals_literal(key, "max_age")) {
-            if (!read_long_option(value, "max_age", 0, v)) return false;
-            o.fetch.max_age = v;
-        } else if (zend_string_equals_literal(key, "timeout_ms")) {
-            if (!read_long_option(value, "timeout_ms", 0, v)) return false;
-            o.fetch.timeout_ms = v;
-        } else if (zend_string_equals_literal(key, "allow_stale")) {
-            if (Z_TYPE_P(value) != IS_TRUE && Z_TYPE_P(value) != IS_FALSE) {
-                zend_argument_type_error(3, "option \"allow_stale\" must be of type bool, %s given",
-                                         zend_zval_type_name(value));
-                return false;
-            }
-            o.fetch.allow_stale = Z_TYPE_P(value) == IS_TRUE;
-        } else if (zend_string_equals_literal(key, "max_body_bytes")) {
-            if (!read_long_option(value, "max_body_bytes", 1, v)) return false;
+        bool known;
+        if (!vault_metadata_php::read_fetch_option(3, key, value, o.fetch, &known)) return false;
+        if (known) continue;
+        if (zend_string_equals_literal(key, "max_body_bytes")) {
+            if (!vault_metadata_php::read_int_option(3, value, "max_body_bytes", 1, v)) return false;
             o.limits.max_body_bytes = static_cast<size_t>(v);
         } else if (zend_string_equals_literal(key, "content_length")) {
             if (Z_TYPE_P(value) == IS_NULL) continue;
-            if (!read_long_option(value, "content_length", 0, v)) return false;
+            if (!vault_metadata_php::read_int_option(3, value, "content_length", 0, v)) return false;
             o.content_length = v;
         } else {
             zend_argument_value_error(3, "contains an unknown option \"%.*s\" (known: " VM_ORIGIN_KNOWN_OPTIONS ")",

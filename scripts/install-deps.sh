@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages that building, the demo and the tests need; a no-op
-# when they are all present. Needs root (or sudo) only when something is missing.
+# Installs the Debian 12 packages that building, the demo and the tests need, plus any
+# package named on the command line; a no-op when they are all present. Needs root (or
+# sudo) only when something is missing.
 set -euo pipefail
 
 packages=(
@@ -16,6 +17,8 @@ packages=(
   # the ops tests (tests/ops): metrics push, killing a loop thread, an immutable cache file, the CLI's lease view
   victoria-metrics gdb e2fsprogs php8.2-sqlite3
 )
+
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -204,6 +204,11 @@ def fcgi_request(port, script, query=None, timeout=30.0, host="127.0.0.1"):
         "SERVER_SOFTWARE": "vault-it", "SERVER_NAME": "localhost", "SERVER_PORT": "80",
         "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "12345", "CONTENT_LENGTH": "0", "CONTENT_TYPE": "",
     }
+    return fcgi_exchange(port, params, timeout=timeout, host=host)
+
+
+def fcgi_exchange(port, params, timeout=30.0, host="127.0.0.1"):
+    """Sends one FastCGI request with these CGI params and an empty body; parses the answer."""
     payload = b"".join(_fcgi_pair(k, v) for k, v in params.items())
     message = (_fcgi_record(FCGI_BEGIN_REQUEST, struct.pack("!HB5x", FCGI_RESPONDER, 0))
                + _fcgi_record(FCGI_PARAMS, payload) + _fcgi_record(FCGI_PARAMS, b"")
@@ -214,7 +219,7 @@ def fcgi_request(port, script, query=None, timeout=30.0, host="127.0.0.1"):
         sock.settimeout(timeout)
         sock.sendall(message)
         while True:
-            version, rtype, _rid, length, pad, _ = struct.unpack("!BBHHBB", _recv_exact(sock, 8))
+            _version, rtype, _rid, length, pad, _ = struct.unpack("!BBHHBB", _recv_exact(sock, 8))
             content = _recv_exact(sock, length + pad)[:length]
             if rtype == FCGI_STDOUT:
                 stdout += content

@@ -14,8 +14,6 @@ import os
 import pty
 import secrets
 import shutil
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -31,9 +29,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
 import harness  # noqa: E402
-from harness import (FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS, FCGI_RESPONDER, FCGI_STDERR,  # noqa: E402,F401
-                     FCGI_STDIN, FCGI_STDOUT, Emulator, PhpFpm, Response, _fcgi_pair, _fcgi_record, _recv_exact,
-                     free_port, log, run_concurrently, wait_for)
+from harness import Emulator, PhpFpm, free_port, log, run_concurrently, wait_for  # noqa: E402,F401
 
 EXT_SO = harness.EXT_SO
 PHP_CLI = harness.PHP_CLI
@@ -93,35 +89,7 @@ def fcgi(port, script, query=None, timeout=30.0):
         "HTTP_HOST": "site.example", "HTTP_USER_AGENT": CLIENT_UA, "HTTP_X_FORWARDED_FOR": CLIENT_FORWARDED,
         "HTTP_X_REAL_IP": CLIENT_FORWARDED, "HTTP_REFERER": CLIENT_REFERER,
     }
-    payload = b"".join(_fcgi_pair(k, v) for k, v in params.items())
-    message = (_fcgi_record(FCGI_BEGIN_REQUEST, struct.pack("!HB5x", FCGI_RESPONDER, 0))
-               + _fcgi_record(FCGI_PARAMS, payload) + _fcgi_record(FCGI_PARAMS, b"") + _fcgi_record(FCGI_STDIN, b""))
-    t0 = time.monotonic()
-    stdout, stderr = b"", b""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.settimeout(timeout)
-        sock.sendall(message)
-        while True:
-            _v, rtype, _rid, length, pad, _ = struct.unpack("!BBHHBB", _recv_exact(sock, 8))
-            content = _recv_exact(sock, length + pad)[:length]
-            if rtype == FCGI_STDOUT:
-                stdout += content
-            elif rtype == FCGI_STDERR:
-                stderr += content
-            elif rtype == FCGI_END_REQUEST:
-                break
-    head, sep, body = stdout.partition(b"\r\n\r\n")
-    if not sep:
-        head, body = b"", stdout
-    headers, status = {}, 200
-    for line in head.decode("latin-1").split("\r\n"):
-        if ":" in line:
-            k, v = line.split(":", 1)
-            headers[k.strip().lower()] = v.strip()
-    if "status" in headers:
-        status = int(headers["status"].split()[0])
-    return Response(status, headers, body.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"),
-                    time.monotonic() - t0)
+    return harness.fcgi_exchange(port, params, timeout=timeout)
 
 
 class OpsFpm(PhpFpm):
