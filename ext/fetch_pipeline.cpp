@@ -150,6 +150,7 @@ void run_fetch_pipeline(FetchOutcome& out, vault_metadata::CallKind kind) {
 
     vault_metadata::CallEvent event;
     event.kind = kind;
+    event.pid = static_cast<int32_t>(vault_metadata::Engine::process_id());
     std::snprintf(event.correlation_id, sizeof(event.correlation_id), "%s", out.correlation_id.c_str());
     event.ids = static_cast<uint32_t>(out.ids.size());
     for (const Slot& slot : out.slots) {

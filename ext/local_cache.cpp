@@ -1,10 +1,13 @@
 #include "local_cache.h"
 
+#include <algorithm>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <unordered_map>
 #include <vector>
 
+#include "distinct_ids.h"
 #include "ttl_policy.h"
 
 namespace vault_metadata_php {
@@ -39,17 +42,13 @@ struct LocalEntry {
 
 namespace {
 
-struct StringViewHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view v) const noexcept { return std::hash<std::string_view>{}(v); }
-};
-
 struct State {
     std::string db_path;
     zend_long max_items = 0;
-    std::unordered_map<std::string, std::unique_ptr<LocalEntry>, StringViewHash, std::equal_to<>> entries;
+    std::unordered_map<std::string, std::unique_ptr<LocalEntry>, vault_metadata::IdHash, std::equal_to<>> entries;
     std::deque<std::string> insertion_order;
     std::vector<std::unique_ptr<LocalEntry>> retired;
+    std::vector<HashTable*> retired_items;  // replaced item arrays (their strings stay with the entry)
     bool off_for_request = false;
 };
 
@@ -191,14 +190,34 @@ void build_item(zval* out, const VideoMeta& m, int64_t ttl, bool stale, SharedPa
     if (parts) make_immutable(ht, out);
 }
 
-void retire(std::unique_ptr<LocalEntry> entry) {
+void check_retired_bound() {
     State& s = state();
-    s.retired.push_back(std::move(entry));
     // A long CLI request that keeps replacing items would grow without bound, since
     // nothing retired can be freed before the request ends: stop caching until then.
-    if (static_cast<zend_long>(s.retired.size()) > std::max<zend_long>(1024, 2 * s.max_items)) {
-        s.off_for_request = true;
-    }
+    const auto retired = static_cast<zend_long>(s.retired.size() + s.retired_items.size());
+    if (retired > std::max<zend_long>(4096, 4 * s.max_items)) s.off_for_request = true;
+}
+
+void retire(std::unique_ptr<LocalEntry> entry) {
+    state().retired.push_back(std::move(entry));
+    check_retired_bound();
+}
+
+void free_item_table(HashTable* ht) {
+    pefree(HT_GET_DATA_ADDR(ht), 1);
+    pefree(ht, 1);
+}
+
+// A persistent copy of an immutable item with another ttl: the buckets are copied, the
+// strings and lists they point to stay shared (the entry owns them).
+HashTable* copy_with_ttl(HashTable* item, int64_t ttl) {
+    auto* copy = static_cast<HashTable*>(pemalloc(sizeof(HashTable), 1));
+    std::memcpy(copy, item, sizeof(HashTable));
+    void* data = pemalloc(HT_SIZE(item), 1);
+    std::memcpy(data, HT_GET_DATA_ADDR(item), HT_SIZE(item));
+    HT_SET_DATA_ADDR(copy, data);
+    ZVAL_LONG(zend_hash_find_known_hash(copy, php_vault_metadata_item_keys[VM_KEY_TTL]), ttl);
+    return copy;
 }
 
 void retire_all() {
@@ -282,23 +301,37 @@ void local_cache_touch(const LocalEntry* entry, int64_t now) {
 
 void local_cache_item(const LocalEntry* entry, int64_t now, int64_t max_age, zval* out) {
     auto* e = const_cast<LocalEntry*>(entry);
-    int64_t ttl = vault_metadata::edge_ttl(e->meta, max_age, now, false);
-    if (!e->item) {
-        zval built;
-        build_item(&built, e->meta, ttl, false, &e->parts);
-        e->item = Z_ARRVAL(built);
+    if (!e->item || e->built_now != now || e->built_max_age != max_age) {
+        const int64_t ttl = vault_metadata::edge_ttl(e->meta, max_age, now, false);
+        if (!e->item) {
+            zval built;
+            build_item(&built, e->meta, ttl, false, &e->parts);
+            e->item = Z_ARRVAL(built);
+        } else if (Z_LVAL_P(zend_hash_find_known_hash(e->item, php_vault_metadata_item_keys[VM_KEY_TTL])) != ttl) {
+            State& s = state();
+            if (s.off_for_request) {
+                // Nothing more may be retired this request: a request copy with its own ttl.
+                ZVAL_ARR(out, zend_array_dup(e->item));
+                ZVAL_LONG(zend_hash_find_known_hash(Z_ARRVAL_P(out), php_vault_metadata_item_keys[VM_KEY_TTL]), ttl);
+                return;
+            }
+            // The old array may still be held by this request: it is freed after it.
+            HashTable* replaced = e->item;
+            e->item = copy_with_ttl(replaced, ttl);
+            if (!e->parts.arrays.empty() && e->parts.arrays.front() == replaced) {
+                e->parts.arrays.front() = e->item;  // the entry owns the current array
+            } else {
+                auto owned = std::find(e->parts.arrays.begin(), e->parts.arrays.end(), replaced);
+                if (owned != e->parts.arrays.end()) *owned = e->item;
+            }
+            s.retired_items.push_back(replaced);
+            check_retired_bound();
+        }
         e->built_now = now;
         e->built_max_age = max_age;
     }
-    if ((e->built_now == now && e->built_max_age == max_age) ||
-        Z_LVAL_P(zend_hash_find_known_hash(e->item, php_vault_metadata_item_keys[VM_KEY_TTL])) == ttl) {
-        ZVAL_ARR(out, e->item);
-        Z_TYPE_FLAGS_P(out) = 0;
-        return;
-    }
-    // Another second or max_age: a request copy with its own ttl (the strings stay shared).
-    ZVAL_ARR(out, zend_array_dup(e->item));
-    ZVAL_LONG(zend_hash_find_known_hash(Z_ARRVAL_P(out), php_vault_metadata_item_keys[VM_KEY_TTL]), ttl);
+    ZVAL_ARR(out, e->item);
+    Z_TYPE_FLAGS_P(out) = 0;
 }
 
 void local_cache_add_to(HashTable* result, const LocalEntry* entry, zval* item) {
@@ -320,6 +353,8 @@ const VideoMeta& local_cache_meta(const LocalEntry* entry) {
 void local_cache_release_retired() {
     State& s = state();
     s.retired.clear();
+    for (HashTable* ht : s.retired_items) free_item_table(ht);
+    s.retired_items.clear();
     s.off_for_request = false;
 }
 

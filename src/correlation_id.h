@@ -8,4 +8,7 @@ namespace vault_metadata {
 // request or the visitor goes in.
 std::string new_correlation_id();
 
+// After fork(), in the child: the parent's unused random bytes must not be used twice.
+void forget_correlation_randomness() noexcept;
+
 }  // namespace vault_metadata

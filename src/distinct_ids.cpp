@@ -1,19 +1,27 @@
 #include "distinct_ids.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace vault_metadata {
 
-namespace {
-
-size_t hash_of(std::string_view id) noexcept {
-    uint64_t h = 1469598103934665603ull;  // FNV-1a: ids are short, and any byte may differ
+size_t id_hash(std::string_view id) noexcept {
+    if (id.size() == 11) {
+        uint64_t head = 0, tail = 0;
+        std::memcpy(&head, id.data(), 8);
+        std::memcpy(&tail, id.data() + 8, 3);
+        uint64_t h = (head ^ (tail << 40) ^ tail) * 0x9E3779B97F4A7C15ull;
+        return static_cast<size_t>(h ^ (h >> 32));
+    }
+    uint64_t h = 1469598103934665603ull;  // FNV-1a
     for (unsigned char c : id) {
         h ^= c;
         h *= 1099511628211ull;
     }
     return static_cast<size_t>(h ^ (h >> 29));
 }
+
+namespace {
 
 size_t table_size_for(size_t expected) noexcept {
     size_t size = 16;
@@ -28,7 +36,7 @@ DistinctIds::DistinctIds(size_t expected) : slots_(table_size_for(expected)), ma
 bool DistinctIds::insert(std::string_view id) {
     if (id.empty()) return false;  // the empty view marks a free slot; no video id is empty
     if ((used_ + 1) * 2 > slots_.size()) grow();
-    for (size_t i = hash_of(id) & mask_;; i = (i + 1) & mask_) {
+    for (size_t i = id_hash(id) & mask_;; i = (i + 1) & mask_) {
         if (slots_[i].empty()) {
             slots_[i] = id;
             ++used_;

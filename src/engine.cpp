@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "correlation_id.h"
 #include "engine_internal.h"
 #include "fork_guard.h"
 #include "sqlite_busy.h"
@@ -430,6 +431,7 @@ void forget_inherited_engine() {
     // held forever and its SQLite connections belong to the parent. Leak it all.
     g_engine = nullptr;
     g_pid = getpid();
+    forget_correlation_randomness();
 }
 
 }  // namespace
@@ -443,6 +445,10 @@ void Engine::global_init() noexcept {
 void Engine::global_cleanup() noexcept {
     if (g_engine && g_engine->loop_thread_alive()) return;
     curl_global_cleanup();
+}
+
+pid_t Engine::process_id() noexcept {
+    return g_pid;
 }
 
 Engine& Engine::for_this_process() {

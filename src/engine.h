@@ -2,6 +2,8 @@
 // stale and missing ids to one libuv loop thread that fetches them upstream.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -90,6 +92,8 @@ public:
     // Stops this process's engine within `bound`; a no-op when there is none or it
     // belongs to another process. Returns false when the loop thread did not stop in time.
     static bool shutdown_this_process(std::chrono::milliseconds bound) noexcept;
+    // This process's id, kept current across fork() without a system call per use.
+    static pid_t process_id() noexcept;
     // Process-wide set-up (libcurl, the fork handler): once, before any thread exists.
     static void global_init() noexcept;
     // The counterpart of global_init(), skipped while a loop thread may still run.

@@ -327,35 +327,34 @@ void ProcessEngine::finish_chunk(Chunk* chunk) {
 void ProcessEngine::finish_round(Round* round) {
     const int64_t now = unix_now();
     bool handles_missing = false;
+    std::optional<CacheStore::Lease> conn;
+    std::string error;
     if (round->store) {
-        std::string error;
-        auto conn = round->store->acquire(&error);
-        if (conn) {
-            // Handles already known are written with the rows; the others are fetched after.
-            std::vector<std::string> channel_ids;
-            for (const VideoMeta& item : round->items) channel_ids.push_back(item.channel_id);
-            std::sort(channel_ids.begin(), channel_ids.end());
-            channel_ids.erase(std::unique(channel_ids.begin(), channel_ids.end()), channel_ids.end());
-            std::unordered_map<std::string, std::string> known;
-            for (auto& [channel, handle] : conn->channel_handles(channel_ids, now - kChannelHandleTtlSeconds)) {
-                known.emplace(std::move(channel), std::move(handle));
-            }
-            for (VideoMeta& item : round->items) {
-                auto found = known.find(item.channel_id);
-                if (found == known.end()) {
-                    handles_missing = handles_missing || !item.channel_id.empty();
-                } else if (!found->second.empty()) {
-                    item.channel_handle = found->second;
-                }
-            }
+        conn.emplace(round->store->acquire(&error));
+        if (!*conn) conn.reset();
+    }
+    if (conn) {
+        // Handles already known are written with the rows; the others are fetched after.
+        std::vector<std::string> channel_ids;
+        for (const VideoMeta& item : round->items) channel_ids.push_back(item.channel_id);
+        std::sort(channel_ids.begin(), channel_ids.end());
+        channel_ids.erase(std::unique(channel_ids.begin(), channel_ids.end()), channel_ids.end());
+        std::unordered_map<std::string, std::string> known;
+        for (auto& [channel, handle] : (*conn)->channel_handles(channel_ids, now - kChannelHandleTtlSeconds)) {
+            known.emplace(std::move(channel), std::move(handle));
         }
-        if (!conn ||
-            !conn->write_fetch_results(round->items, round->omitted, round->claimed, holder_, now, &error)) {
-            // The answer still reaches the waiting callers; the next call fetches again.
-            log_event(LogLevel::error, "cache_write_failed", "", ErrorClass::none, error);
+        for (VideoMeta& item : round->items) {
+            auto found = known.find(item.channel_id);
+            if (found == known.end()) {
+                handles_missing = handles_missing || !item.channel_id.empty();
+            } else if (!found->second.empty()) {
+                item.channel_handle = found->second;
+            }
         }
     }
 
+    // The waiting callers first: the write below takes a while for a large round, and what
+    // they get does not depend on it. (This thread takes no new job before the write is done.)
     std::unordered_map<std::string, const VideoMeta*> by_id;
     for (const VideoMeta& item : round->items) by_id.emplace(item.video_id, &item);
     std::unordered_set<std::string> omitted(round->omitted.begin(), round->omitted.end());
@@ -365,6 +364,14 @@ void ProcessEngine::finish_round(Round* round) {
             settle(id, item == by_id.end() ? nullptr : item->second, omitted.count(id) > 0, round->error);
         }
     }
+
+    if (round->store &&
+        (!conn || !(*conn)->write_fetch_results(round->items, round->omitted, round->claimed, holder_, now, &error))) {
+        // The callers have their answer; the next call fetches again.
+        log_event(LogLevel::error, "cache_write_failed", "", ErrorClass::none, error);
+    }
+    conn.reset();
+
     if (handles_missing) fetch_channel_handles(round);
 
     // Retry timers close asynchronously; the round goes when the last one has closed.
