@@ -141,10 +141,12 @@ void run_fetch_pipeline(FetchOutcome& out, vault_metadata::CallKind kind) {
         const vault_metadata::ServedItem& served = out.answer.items[next++];
         Slot& slot = out.slots[miss_slots[j]];
         slot = Slot{served.how, false, nullptr, &served};
+        // Kept for the next call; this one builds its arrays itself (the shared ones are made
+        // on the first hit, so a cold batch does not pay for both).
         if (served.how == Served::stale) {
             local_cache_forget(misses[j]);
         } else {
-            slot.entry = local_cache_store(served.meta, out.now);
+            local_cache_store(served.meta, out.now);
         }
     }
 

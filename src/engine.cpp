@@ -316,7 +316,8 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
         if (job) {
             auto fetched = job->fetched.find(ids[i]);
             if (fetched != job->fetched.end()) {
-                answer.items.push_back(ServedItem{fetched->second, Served::refreshed});
+                // Settled ids are never touched again by the loop thread: take the row.
+                answer.items.push_back(ServedItem{std::move(fetched->second), Served::refreshed});
                 continue;
             }
             if (job->omitted.count(ids[i])) {
