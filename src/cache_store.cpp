@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <unordered_map>
@@ -73,6 +74,10 @@ const char* const kMigrations[] = {
     "  name TEXT PRIMARY KEY,"
     "  value INTEGER NOT NULL"
     ") WITHOUT ROWID;",
+
+    // A released claim stays a while, so that a worker that read the cache before the answer
+    // landed does not fetch the same ids again.
+    "ALTER TABLE claims ADD COLUMN released_at_ms INTEGER;",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == CacheStore::kSchemaVersion);
 
@@ -149,12 +154,17 @@ bool CacheConnection::prepare(std::string* error) {
         "ON CONFLICT (video_id) DO UPDATE SET checked_at = excluded.checked_at",
         /* kDeleteNegative */ "DELETE FROM negative_ids WHERE video_id = ?1",
         /* kClaim: a row comes back only when the claim is ours. */
-        "INSERT INTO claims (video_id, holder, claimed_at) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT (video_id) DO UPDATE SET holder = excluded.holder, claimed_at = excluded.claimed_at "
-        "WHERE claims.holder = excluded.holder OR claims.claimed_at < ?4 "
+        // Free are: a live claim of ours, an expired one, and one released before the caller
+        // read the cache (?5). One released after that read has an answer the caller has not seen.
+        "INSERT INTO claims (video_id, holder, claimed_at, released_at_ms) VALUES (?1, ?2, ?3, NULL) "
+        "ON CONFLICT (video_id) DO UPDATE SET holder = excluded.holder, claimed_at = excluded.claimed_at, "
+        "released_at_ms = NULL "
+        "WHERE (claims.released_at_ms IS NULL AND (claims.holder = excluded.holder OR claims.claimed_at < ?4)) "
+        "OR (claims.released_at_ms IS NOT NULL AND claims.released_at_ms < ?5) "
         "RETURNING holder",
-        /* kSelectClaim */ "SELECT holder, claimed_at FROM claims WHERE video_id = ?1",
-        /* kReleaseClaim */ "DELETE FROM claims WHERE video_id = ?1 AND holder = ?2",
+        /* kSelectClaim */ "SELECT holder, claimed_at, released_at_ms FROM claims WHERE video_id = ?1",
+        /* kReleaseClaim */
+        "UPDATE claims SET released_at_ms = ?3 WHERE video_id = ?1 AND holder = ?2 AND released_at_ms IS NULL",
         /* kSelectChannel */ "SELECT handle FROM channels WHERE channel_id = ?1 AND fetched_at >= ?2",
         /* kUpsertChannel */
         "INSERT INTO channels (channel_id, handle, fetched_at) VALUES (?1, ?2, ?3) "
@@ -249,7 +259,7 @@ std::optional<int64_t> CacheConnection::negative_checked_at(std::string_view vid
 }
 
 bool CacheConnection::claim(const std::vector<std::string>& ids, const std::string& holder, int64_t now,
-                            int64_t expired_before, std::vector<std::string>& mine,
+                            int64_t expired_before, int64_t read_at_ms, std::vector<std::string>& mine,
                             std::vector<ForeignClaim>& foreign, std::string* error) {
     if (!begin(error)) return false;
     sqlite3_stmt* claim_stmt = statements_[kClaim];
@@ -261,6 +271,7 @@ bool CacheConnection::claim(const std::vector<std::string>& ids, const std::stri
         bind_text(claim_stmt, 2, holder);
         sqlite3_bind_int64(claim_stmt, 3, now);
         sqlite3_bind_int64(claim_stmt, 4, expired_before);
+        sqlite3_bind_int64(claim_stmt, 5, read_at_ms);
         int rc = sqlite3_step(claim_stmt);
         if (rc == SQLITE_ROW) {
             mine.push_back(id);
@@ -295,7 +306,8 @@ ClaimState CacheConnection::poll_claim(const ForeignClaim& claim, int64_t expire
         sqlite3_stmt* stmt = statements_[kSelectClaim];
         StatementScope scope{stmt};
         bind_text(stmt, 1, claim.video_id);
-        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_int64(stmt, 1) >= expired_before) {
+        if (sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_type(stmt, 2) == SQLITE_NULL &&
+            sqlite3_column_int64(stmt, 1) >= expired_before) {
             return ClaimState::pending;
         }
     }
@@ -334,9 +346,13 @@ bool CacheConnection::write_fetch_results(const std::vector<VideoMeta>& items,
         sqlite3_bind_int64(statements_[kUpsertNegative], 2, now);
         ok = step_done(kDeleteVideo, error) && step_done(kUpsertNegative, error);
     }
+    const int64_t released_at_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     for (size_t i = 0; ok && i < released_ids.size(); ++i) {
         bind_text(statements_[kReleaseClaim], 1, released_ids[i]);
         bind_text(statements_[kReleaseClaim], 2, holder);
+        sqlite3_bind_int64(statements_[kReleaseClaim], 3, released_at_ms);
         ok = step_done(kReleaseClaim, error);
     }
     return finish(ok, error);
@@ -434,7 +450,10 @@ std::vector<std::string> CacheConnection::refresh_candidates(int64_t requested_s
 
 bool CacheConnection::forget_requests_before(int64_t requested_before) {
     sqlite3_bind_int64(statements_[kForgetRequests], 1, requested_before);
-    return step_done(kForgetRequests, nullptr);
+    if (!step_done(kForgetRequests, nullptr)) return false;
+    // Released claims only matter to calls that read the cache moments before; an hour is plenty.
+    std::string sql = "DELETE FROM claims WHERE released_at_ms < " + std::to_string((requested_before - 3600) * 1000);
+    return exec(db_, sql.c_str(), nullptr);
 }
 
 bool CacheConnection::acquire_lease(const std::string& name, const std::string& holder, int64_t now,

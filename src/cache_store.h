@@ -47,10 +47,12 @@ public:
 
     // Claims ids for an upstream fetch by `holder`, so that other processes wait for it
     // instead of spending quota on the same ids. A claim older than `expired_before` is
-    // taken over. `mine` gets the ids this holder now owns, `foreign` the others.
+    // taken over; one released after `read_at_ms` (Unix ms of the caller's cache read) is
+    // not: its answer landed after that read. `mine` gets the ids this holder now owns,
+    // `foreign` the others (to be polled).
     bool claim(const std::vector<std::string>& ids, const std::string& holder, int64_t now,
-               int64_t expired_before, std::vector<std::string>& mine, std::vector<ForeignClaim>& foreign,
-               std::string* error);
+               int64_t expired_before, int64_t read_at_ms, std::vector<std::string>& mine,
+               std::vector<ForeignClaim>& foreign, std::string* error);
     // Where another process's fetch of a claimed id stands; `row` is set when it landed.
     ClaimState poll_claim(const ForeignClaim& claim, int64_t expired_before, std::optional<VideoMeta>& row);
 
@@ -167,7 +169,7 @@ public:
     // True when the last migration rebuilt a damaged file.
     bool was_rebuilt() const noexcept { return rebuilt_; }
 
-    static constexpr int kSchemaVersion = 3;
+    static constexpr int kSchemaVersion = 4;
 
 private:
     explicit CacheStore(CacheOptions options);

@@ -42,6 +42,11 @@ int64_t unix_now() {
     return static_cast<int64_t>(std::time(nullptr));
 }
 
+int64_t unix_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 ProcessEngine::ProcessEngine() : pid_(getpid()), holder_(process_holder_name()) {}
 
 bool ProcessEngine::ensure_loop_thread() {
@@ -224,6 +229,7 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
                                        const EngineSettings& settings, const std::string& correlation_id) {
     BatchAnswer answer;
     const int64_t now = unix_now();
+    const int64_t read_at_ms = unix_now_ms();
     answer.now = now;
     // Started on the first call, not at module start-up: the process may be about to fork.
     ensure_loop_thread();
@@ -276,6 +282,7 @@ BatchAnswer ProcessEngine::fetch_batch(const std::vector<std::string>& ids, cons
         job = make_job(settings, store);
         job->correlation_id = correlation_id;
         job->wait_ms = options.timeout_ms;
+        job->read_at_ms = read_at_ms;
         for (size_t i : needed) job->ids.push_back(ids[i]);
         job->unsettled = job->ids.size();
         {
@@ -341,6 +348,7 @@ int64_t ProcessEngine::prefetch(const std::vector<std::string>& ids, const Engin
     std::shared_ptr<CacheStore> store = store_for(settings);
     auto job = make_job(settings, store);
     job->wait_for_others = false;
+    job->read_at_ms = unix_now_ms();
     {
         std::optional<CacheStore::Lease> conn;
         if (store) conn.emplace(store->acquire());

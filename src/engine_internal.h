@@ -26,6 +26,7 @@
 namespace vault_metadata {
 
 int64_t unix_now();
+int64_t unix_now_ms();
 
 // Where and how one job's chunks go upstream; a snapshot of the settings of the call.
 struct UpstreamTarget {
@@ -48,6 +49,7 @@ struct FetchJob {
     std::string correlation_id;      // of the PHP call, for the loop thread's log lines
     std::shared_ptr<Telemetry> telemetry;
     int64_t wait_ms = 0;             // how long the caller waits; retries start only within it
+    int64_t read_at_ms = 0;          // Unix ms when the caller read the cache (see CacheConnection::claim)
 
     std::mutex mutex;
     std::condition_variable settled_cv;

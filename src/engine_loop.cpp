@@ -177,7 +177,8 @@ void ProcessEngine::dispatch(const std::shared_ptr<FetchJob>& job) {
         std::string error;
         auto conn = job->store->acquire(&error);
         const int64_t now = unix_now();
-        if (conn && conn->claim(new_ids, holder_, now, claim_expiry_before(job->target, now), mine, foreign, &error)) {
+        if (conn && conn->claim(new_ids, holder_, now, claim_expiry_before(job->target, now), job->read_at_ms, mine,
+                                foreign, &error)) {
             claimed = true;
         } else {
             log_event(LogLevel::warning, "claim_failed", "", ErrorClass::none, error);
@@ -590,6 +591,7 @@ void ProcessEngine::refresh_round(const LoopContext& context) {
     auto job = std::make_shared<FetchJob>();
     job->ids = std::move(ids);
     job->unsettled = job->ids.size();
+    job->read_at_ms = unix_now_ms();
     job->target = UpstreamTarget{settings.api_base, settings.api_key, settings.upstream_timeout_ms,
                                  settings.quota_daily_units};
     job->store = context.store;
