@@ -118,8 +118,9 @@ def fd_count(pid):
         return None
 
 
-def children_of(pid):
-    """Live direct children of pid (scan of /proc, no CONFIG_PROC_CHILDREN needed)."""
+def _live_processes_where(field, value):
+    """Pids of live processes whose /proc/PID/stat field (counted after the name: 1 ppid,
+    2 pgrp) equals value; a plain scan of /proc, no CONFIG_PROC_CHILDREN needed."""
     out = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -129,9 +130,14 @@ def children_of(pid):
                 rest = f.read().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        if int(rest[1]) == pid and rest[0] not in ("Z", "X"):
+        if int(rest[field]) == value and rest[0] not in ("Z", "X"):
             out.append(int(name))
     return sorted(out)
+
+
+def children_of(pid):
+    """Live direct children of pid."""
+    return _live_processes_where(1, pid)
 
 
 # --------------------------------------------------------------------------------------------
@@ -709,18 +715,7 @@ class IntegrationCase(unittest.TestCase):
 
 
 def group_members(pgid):
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                rest = f.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(rest[2]) == pgid and rest[0] not in ("Z", "X"):
-            out.append(int(name))
-    return sorted(out)
+    return _live_processes_where(2, pgid)
 
 
 def dump_stacks(pids, limit=6000):
